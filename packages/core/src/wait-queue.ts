@@ -1,0 +1,287 @@
+import type { AcquireOptions } from './contracts.js';
+import { TimeoutError } from './errors.js';
+import { emit, observing, resolveOwner } from './observer.js';
+
+const DEFAULT_PRIORITY = 2;
+
+interface Bucket<R, V> {
+  readonly priority: number;
+  head: Waiter<R, V> | undefined;
+  tail: Waiter<R, V> | undefined;
+}
+
+/**
+ * One queued request. The queue hands waiters to its primitive through `first`/iteration;
+ * the primitive settles them with `WaitQueue.grant` or `WaitQueue.reject`.
+ */
+export class Waiter<R, V> {
+  /** What was asked for (permits, a mode, ...). */
+  readonly request: R;
+  /** Lower is served first. */
+  readonly priority: number;
+  /** Who is waiting (explicit `options.owner` or the resolved async context). */
+  readonly owner: unknown;
+  /** `performance.now()` at enqueue when observers were registered, else 0. */
+  readonly enqueuedAt: number;
+  /** @internal */ queue: WaitQueue<R, V> | undefined;
+  /** @internal */ bucket: Bucket<R, V> | undefined;
+  /** @internal */ prev: Waiter<R, V> | undefined = undefined;
+  /** @internal */ next: Waiter<R, V> | undefined = undefined;
+  /** @internal */ resolve!: (value: V) => void;
+  /** @internal */ rejectPromise!: (reason: unknown) => void;
+  /** @internal */ signal: AbortSignal | undefined;
+  /** @internal */ timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** @internal */ timeout = 0;
+
+  /** @internal */
+  constructor(queue: WaitQueue<R, V>, request: R, priority: number, owner: unknown, signal: AbortSignal | undefined) {
+    this.queue = queue;
+    this.bucket = undefined;
+    this.request = request;
+    this.priority = priority;
+    this.owner = owner;
+    this.signal = signal;
+    this.enqueuedAt = observing ? performance.now() : 0;
+  }
+
+  /** `true` until the waiter is granted or rejected. */
+  get pending(): boolean {
+    return this.queue !== undefined;
+  }
+
+  /** @internal Called by the signal: the waiter itself is the listener, so no closure is allocated. */
+  handleEvent(): void {
+    this.queue?.cancel(this, this.signal!.reason, 'aborted');
+  }
+}
+
+function onWaiterTimeout(waiter: Waiter<unknown, unknown>): void {
+  waiter.timer = undefined;
+  const queue = waiter.queue;
+  if (queue === undefined) return;
+  queue.cancel(waiter, new TimeoutError(`Timed out after ${waiter.timeout} ms waiting for ${queue.resource}`, waiter.timeout), 'timeout');
+}
+
+/** How a `WaitQueue` reports to its primitive. */
+export interface WaitQueueOptions<R, V> {
+  /** Resource name used in error messages and events. */
+  readonly resource: string;
+  /** The primitive, reported as `lock` in events. */
+  readonly lock: object;
+  /** Event mode of waiters (default `'exclusive'`). */
+  readonly mode?: string | ((request: R) => string);
+  /**
+   * Called after a waiter left without being granted (abort or timeout), so the primitive can
+   * serve waiters that were blocked behind it (a heavy semaphore request, a queued writer).
+   */
+  readonly onCancel?: (waiter: Waiter<R, V>) => void;
+}
+
+/**
+ * The wait queue every in-process primitive uses: priority first, FIFO within a priority,
+ * O(1) removal on abort or timeout, timers cleared and signal listeners removed as soon as a
+ * waiter settles, and each waiter settled exactly once.
+ *
+ * @typeParam R - what a waiter asks for
+ * @typeParam V - what a granted waiter receives
+ * @example
+ * ```ts
+ * const queue = new WaitQueue<number, Lease>({ resource: 'pool', lock: this });
+ * const lease = await queue.enqueue(2, { timeout: 100 });   // elsewhere: queue.grant(queue.first!, lease)
+ * ```
+ */
+export class WaitQueue<R, V> {
+  /** Resource name used in messages and events. */
+  readonly resource: string;
+  readonly #lock: object;
+  readonly #mode: string | ((request: R) => string);
+  readonly #onCancel: ((waiter: Waiter<R, V>) => void) | undefined;
+  // Non-empty buckets sorted by priority; usually just one.
+  #buckets: Bucket<R, V>[] = [];
+  #size = 0;
+
+  /** @param options - resource name, owning primitive, cancel hook */
+  constructor(options: WaitQueueOptions<R, V>) {
+    this.resource = options.resource;
+    this.#lock = options.lock;
+    this.#mode = options.mode ?? 'exclusive';
+    this.#onCancel = options.onCancel;
+  }
+
+  /** Number of pending waiters. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The waiter to serve next, or `undefined`. */
+  get first(): Waiter<R, V> | undefined {
+    return this.#buckets[0]?.head;
+  }
+
+  /** Pending waiters in service order. */
+  *[Symbol.iterator](): IterableIterator<Waiter<R, V>> {
+    for (const bucket of this.#buckets.slice()) {
+      for (let waiter = bucket.head; waiter !== undefined; waiter = waiter.next) yield waiter;
+    }
+  }
+
+  /**
+   * Queues a request. Options must already be validated. An already-aborted signal rejects at
+   * once with its reason; `timeout: 0` rejects at once with `TimeoutError`.
+   * @param request - what is asked for
+   * @param options - signal, timeout, priority, owner
+   * @returns a promise settled by `grant` (value) or by `reject`, abort or timeout
+   * @example `return this.queue.enqueue(permits, options)`
+   */
+  enqueue(request: R, options?: AcquireOptions): Promise<V> {
+    let signal: AbortSignal | undefined;
+    let timeout: number | undefined;
+    let priority = DEFAULT_PRIORITY;
+    let owner: unknown;
+    if (options !== undefined) {
+      signal = options.signal;
+      timeout = options.timeout;
+      if (options.priority !== undefined) priority = options.priority;
+      owner = resolveOwner(options.owner);
+      if (signal?.aborted) {
+        this.#report('aborted', request, owner, 0, signal.reason);
+        return Promise.reject(signal.reason);
+      }
+      if (timeout === 0) {
+        const error = new TimeoutError(`${this.resource} is not available now (timeout 0)`, 0);
+        this.#report('timeout', request, owner, 0, error);
+        return Promise.reject(error);
+      }
+    } else {
+      owner = resolveOwner(undefined);
+    }
+    const waiter = new Waiter<R, V>(this, request, priority, owner, signal);
+    const promise = new Promise<V>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.rejectPromise = reject;
+    });
+    this.#link(waiter);
+    if (signal !== undefined) signal.addEventListener('abort', waiter);
+    if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
+      waiter.timeout = timeout;
+      waiter.timer = setTimeout(onWaiterTimeout, timeout, waiter);
+    }
+    if (observing) this.#report('wait', request, owner, waiter.enqueuedAt, undefined);
+    return promise;
+  }
+
+  /**
+   * Removes `waiter` and resolves its promise with `value`. Does nothing if it already settled.
+   * @param waiter - a pending waiter of this queue
+   * @param value - what it receives
+   * @returns whether the waiter was still pending
+   * @example `queue.grant(queue.first!, lease)`
+   */
+  grant(waiter: Waiter<R, V>, value: V): boolean {
+    if (waiter.queue !== this) return false;
+    this.#settle(waiter);
+    waiter.resolve(value);
+    return true;
+  }
+
+  /**
+   * Removes `waiter` and rejects its promise. Does not call `onCancel`.
+   * @param waiter - a pending waiter
+   * @param reason - the rejection
+   * @returns whether the waiter was still pending
+   * @example `queue.reject(waiter, new BrokenBarrierError('broken'))`
+   */
+  reject(waiter: Waiter<R, V>, reason: unknown): boolean {
+    if (waiter.queue !== this) return false;
+    this.#settle(waiter);
+    waiter.rejectPromise(reason);
+    return true;
+  }
+
+  /**
+   * Rejects every pending waiter with `reason`.
+   * @param reason - the rejection
+   * @example `queue.rejectAll(new ClosedError('closed'))`
+   */
+  rejectAll(reason: unknown): void {
+    for (let waiter = this.first; waiter !== undefined; waiter = this.first) this.reject(waiter, reason);
+  }
+
+  /** @internal Abort or timeout: remove, reject, report, then let the primitive re-dispatch. */
+  cancel(waiter: Waiter<R, V>, reason: unknown, type: 'aborted' | 'timeout'): void {
+    if (waiter.queue !== this) return;
+    this.#settle(waiter);
+    if (observing) this.#report(type, waiter.request, waiter.owner, waiter.enqueuedAt, reason);
+    waiter.rejectPromise(reason);
+    this.#onCancel?.(waiter);
+  }
+
+  #settle(waiter: Waiter<R, V>): void {
+    this.#unlink(waiter);
+    waiter.queue = undefined;
+    if (waiter.timer !== undefined) {
+      clearTimeout(waiter.timer);
+      waiter.timer = undefined;
+    }
+    if (waiter.signal !== undefined) {
+      waiter.signal.removeEventListener('abort', waiter);
+      waiter.signal = undefined;
+    }
+  }
+
+  #link(waiter: Waiter<R, V>): void {
+    const buckets = this.#buckets;
+    let bucket: Bucket<R, V> | undefined;
+    let index = buckets.length;
+    // Scan from the least urgent end: most waiters share the last (or only) priority.
+    while (index > 0) {
+      const candidate = buckets[index - 1]!;
+      if (candidate.priority === waiter.priority) {
+        bucket = candidate;
+        break;
+      }
+      if (candidate.priority < waiter.priority) break;
+      index--;
+    }
+    if (bucket === undefined) {
+      bucket = { priority: waiter.priority, head: undefined, tail: undefined };
+      buckets.splice(index, 0, bucket);
+    }
+    waiter.bucket = bucket;
+    waiter.prev = bucket.tail;
+    if (bucket.tail === undefined) bucket.head = waiter;
+    else bucket.tail.next = waiter;
+    bucket.tail = waiter;
+    this.#size++;
+  }
+
+  #unlink(waiter: Waiter<R, V>): void {
+    const bucket = waiter.bucket!;
+    const { prev, next } = waiter;
+    if (prev === undefined) bucket.head = next;
+    else prev.next = next;
+    if (next === undefined) bucket.tail = prev;
+    else next.prev = prev;
+    waiter.prev = waiter.next = undefined;
+    waiter.bucket = undefined;
+    if (bucket.head === undefined) this.#buckets.splice(this.#buckets.indexOf(bucket), 1);
+    this.#size--;
+  }
+
+  #report(type: 'wait' | 'timeout' | 'aborted', request: R, owner: unknown, since: number, error: unknown): void {
+    if (!observing) return;
+    const timestamp = performance.now();
+    const mode = typeof this.#mode === 'function' ? this.#mode(request) : this.#mode;
+    const permits = typeof request === 'number' ? request : undefined;
+    emit({
+      type,
+      resource: this.resource,
+      mode,
+      lock: this.#lock,
+      owner,
+      timestamp,
+      ...(type === 'wait' ? {} : { waitTime: since === 0 ? 0 : timestamp - since, error }),
+      ...(permits === undefined ? {} : { permits }),
+    });
+  }
+}
