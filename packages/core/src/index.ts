@@ -43,4 +43,6 @@ export {
 } from './validation.js';
 export type { WaitQueueOptions } from './wait-queue.js';
 export { Waiter, WaitQueue } from './wait-queue.js';
+export type { TimerHandle } from './timers.js';
+export { startTimer, stopTimer } from './timers.js';
 export { semaphoreAsLock, withLock, withPermits } from './with-lock.js';

@@ -1,6 +1,7 @@
 import type { Lease } from './contracts.js';
 import { TimeoutError } from './errors.js';
 import { emit, observing } from './observer.js';
+import { startTimer, stopTimer, type TimerHandle } from './timers.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -47,7 +48,7 @@ export abstract class BaseLease implements Lease {
   #state: State = State.Held;
   #controller: AbortController | undefined = undefined;
   #abortReason: unknown = undefined;
-  #holdTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #holdTimer: TimerHandle | undefined = undefined;
   #trace: LeaseTrace | undefined;
   #acquiredAt = 0;
 
@@ -138,21 +139,19 @@ export abstract class BaseLease implements Lease {
    * @param ms - the hold-time limit in milliseconds
    */
   protected limitHoldTime(ms: number): void {
-    const timer = setTimeout(() => {
+    // unref: a forgotten lease must not keep the process alive just to report that it was forgotten.
+    this.#holdTimer = startTimer(() => {
       this.#holdTimer = undefined;
       if (this.#state !== State.Held) return;
       const error = new TimeoutError(`Held ${this.resource} for longer than ${ms} ms`, ms);
       if (observing) this.#emit('timeout', performance.now(), { error });
       this.#abort(error);
-    }, ms);
-    // A forgotten lease must not keep the process alive just to report that it was forgotten.
-    (timer as { unref?: () => void }).unref?.();
-    this.#holdTimer = timer;
+    }, ms, undefined, true);
   }
 
   #clearHoldTimer(): void {
     if (this.#holdTimer !== undefined) {
-      clearTimeout(this.#holdTimer);
+      stopTimer(this.#holdTimer);
       this.#holdTimer = undefined;
     }
   }

@@ -1,6 +1,7 @@
 import type { AcquireOptions } from './contracts.js';
 import { TimeoutError } from './errors.js';
 import { emit, observing, resolveOwner } from './observer.js';
+import { startTimer, stopTimer, type TimerHandle } from './timers.js';
 
 const DEFAULT_PRIORITY = 2;
 
@@ -30,7 +31,7 @@ export class Waiter<R, V> {
   /** @internal */ resolve!: (value: V) => void;
   /** @internal */ rejectPromise!: (reason: unknown) => void;
   /** @internal */ signal: AbortSignal | undefined;
-  /** @internal */ timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** @internal */ timer: TimerHandle | undefined = undefined;
   /** @internal */ timeout = 0;
 
   /** @internal */
@@ -164,7 +165,7 @@ export class WaitQueue<R, V> {
     if (signal !== undefined) signal.addEventListener('abort', waiter);
     if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
       waiter.timeout = timeout;
-      waiter.timer = setTimeout(onWaiterTimeout, timeout, waiter);
+      waiter.timer = startTimer(onWaiterTimeout as (w: Waiter<R, V>) => void, timeout, waiter);
     }
     if (observing) this.#report('wait', request, owner, waiter.enqueuedAt, undefined);
     return promise;
@@ -220,7 +221,7 @@ export class WaitQueue<R, V> {
     this.#unlink(waiter);
     waiter.queue = undefined;
     if (waiter.timer !== undefined) {
-      clearTimeout(waiter.timer);
+      stopTimer(waiter.timer);
       waiter.timer = undefined;
     }
     if (waiter.signal !== undefined) {
