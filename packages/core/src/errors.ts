@@ -1,4 +1,11 @@
-/** Stable error codes of @cf. */
+/**
+ * Stable error codes of @cf, one per error class (`ERR_CF_INVALID_ARG`, used on `TypeError` and
+ * `RangeError` for bad arguments, is not among them).
+ * @example
+ * ```ts
+ * const code: ErrorCode = 'ERR_CF_TIMEOUT';
+ * ```
+ */
 export type ErrorCode =
   | 'ERR_CF_TIMEOUT'
   | 'ERR_CF_DEADLOCK'
@@ -19,6 +26,7 @@ export type ErrorCode =
  * ```
  */
 export class ConcurrencyError extends Error {
+  /** `'ConcurrencyError'` here; each subclass sets its own literal. */
   override name: string = 'ConcurrencyError';
   /** Stable, machine-readable code. */
   readonly code: ErrorCode;
@@ -43,6 +51,7 @@ export class ConcurrencyError extends Error {
  * ```
  */
 export class TimeoutError extends ConcurrencyError {
+  /** Always `'TimeoutError'`: a literal, so minifiers cannot change it. */
   override name = 'TimeoutError' as const;
   /** The limit that was exceeded, in milliseconds. */
   readonly timeout: number;
@@ -66,6 +75,7 @@ export class TimeoutError extends ConcurrencyError {
  * ```
  */
 export class DeadlockError extends ConcurrencyError {
+  /** Always `'DeadlockError'`: a literal, so minifiers cannot change it. */
   override name = 'DeadlockError' as const;
   /** The waiters and resources forming the cycle, in order. */
   readonly cycle: readonly unknown[];
@@ -89,6 +99,7 @@ export class DeadlockError extends ConcurrencyError {
  * ```
  */
 export class LeaseLostError extends ConcurrencyError {
+  /** Always `'LeaseLostError'`: a literal, so minifiers cannot change it. */
   override name = 'LeaseLostError' as const;
   /** The resource whose lease was lost. */
   readonly resource: string;
@@ -112,6 +123,7 @@ export class LeaseLostError extends ConcurrencyError {
  * ```
  */
 export class NotHeldError extends ConcurrencyError {
+  /** Always `'NotHeldError'`: a literal, so minifiers cannot change it. */
   override name = 'NotHeldError' as const;
   /** The resource concerned. */
   readonly resource: string;
@@ -126,7 +138,13 @@ export class NotHeldError extends ConcurrencyError {
   }
 }
 
-/** What one member of a quorum answered. */
+/**
+ * What one member of a quorum answered.
+ * @example
+ * ```ts
+ * const outcome: QuorumOutcome = { member: 'redis-2', ok: false, error };
+ * ```
+ */
 export interface QuorumOutcome {
   /** Which member (an index or a name). */
   readonly member: string;
@@ -145,6 +163,7 @@ export interface QuorumOutcome {
  * ```
  */
 export class QuorumError extends ConcurrencyError {
+  /** Always `'QuorumError'`: a literal, so minifiers cannot change it. */
   override name = 'QuorumError' as const;
   /** Members needed. */
   readonly quorum: number;
@@ -172,6 +191,7 @@ export class QuorumError extends ConcurrencyError {
  * ```
  */
 export class BackendError extends ConcurrencyError {
+  /** Always `'BackendError'`: a literal, so minifiers cannot change it. */
   override name = 'BackendError' as const;
   /**
    * @param message - what was being done
@@ -192,6 +212,7 @@ export class BackendError extends ConcurrencyError {
  * ```
  */
 export class BrokenBarrierError extends ConcurrencyError {
+  /** Always `'BrokenBarrierError'`: a literal, so minifiers cannot change it. */
   override name = 'BrokenBarrierError' as const;
   /**
    * @param message - what broke
@@ -211,6 +232,7 @@ export class BrokenBarrierError extends ConcurrencyError {
  * ```
  */
 export class ClosedError extends ConcurrencyError {
+  /** Always `'ClosedError'`: a literal, so minifiers cannot change it. */
   override name = 'ClosedError' as const;
   /**
    * @param message - what was closed
@@ -237,26 +259,95 @@ export function isConcurrencyError(error: unknown): error is ConcurrencyError {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return typeof code === 'string' && code.startsWith('ERR_CF_') && code !== 'ERR_CF_INVALID_ARG';
 }
-/** @param error - anything caught @returns whether it is a `TimeoutError` @example `if (isTimeoutError(e)) retry()` */
+/**
+ * `true` for a `TimeoutError` (checked by `code`, so it works across duplicated package copies).
+ * @param error - anything caught
+ * @returns whether it is a `TimeoutError`
+ * @example
+ * ```ts
+ * if (isTimeoutError(e)) retry();
+ * ```
+ */
 export const isTimeoutError = (error: unknown): error is TimeoutError => hasCode(error, 'ERR_CF_TIMEOUT');
-/** @param error - anything caught @returns whether it is a `DeadlockError` @example `if (isDeadlockError(e)) backOff()` */
+/**
+ * `true` for a `DeadlockError` (checked by `code`, so it works across duplicated package copies).
+ * @param error - anything caught
+ * @returns whether it is a `DeadlockError`
+ * @example
+ * ```ts
+ * if (isDeadlockError(e)) backOff();
+ * ```
+ */
 export const isDeadlockError = (error: unknown): error is DeadlockError => hasCode(error, 'ERR_CF_DEADLOCK');
-/** @param error - anything caught @returns whether it is a `LeaseLostError` @example `if (isLeaseLostError(e)) stop()` */
+/**
+ * `true` for a `LeaseLostError` (checked by `code`, so it works across duplicated package copies).
+ * @param error - anything caught
+ * @returns whether it is a `LeaseLostError`
+ * @example
+ * ```ts
+ * if (isLeaseLostError(e)) stop();
+ * ```
+ */
 export const isLeaseLostError = (error: unknown): error is LeaseLostError => hasCode(error, 'ERR_CF_LEASE_LOST');
-/** @param error - anything caught @returns whether it is a `NotHeldError` @example `if (isNotHeldError(e)) reacquire()` */
+/**
+ * `true` for a `NotHeldError` (checked by `code`, so it works across duplicated package copies).
+ * @param error - anything caught
+ * @returns whether it is a `NotHeldError`
+ * @example
+ * ```ts
+ * if (isNotHeldError(e)) reacquire();
+ * ```
+ */
 export const isNotHeldError = (error: unknown): error is NotHeldError => hasCode(error, 'ERR_CF_NOT_HELD');
-/** @param error - anything caught @returns whether it is a `QuorumError` @example `if (isQuorumError(e)) log(e.outcomes)` */
+/**
+ * `true` for a `QuorumError` (checked by `code`, so it works across duplicated package copies).
+ * @param error - anything caught
+ * @returns whether it is a `QuorumError`
+ * @example
+ * ```ts
+ * if (isQuorumError(e)) log(e.outcomes);
+ * ```
+ */
 export const isQuorumError = (error: unknown): error is QuorumError => hasCode(error, 'ERR_CF_QUORUM');
-/** @param error - anything caught @returns whether it is a `BackendError` @example `if (isBackendError(e)) log(e.cause)` */
+/**
+ * `true` for a `BackendError` (checked by `code`, so it works across duplicated package copies).
+ * @param error - anything caught
+ * @returns whether it is a `BackendError`
+ * @example
+ * ```ts
+ * if (isBackendError(e)) log(e.cause);
+ * ```
+ */
 export const isBackendError = (error: unknown): error is BackendError => hasCode(error, 'ERR_CF_BACKEND');
-/** @param error - anything caught @returns whether it is a `BrokenBarrierError` @example `if (isBrokenBarrierError(e)) barrier.reset()` */
+/**
+ * `true` for a `BrokenBarrierError` (checked by `code`, so it works across duplicated package copies).
+ * @param error - anything caught
+ * @returns whether it is a `BrokenBarrierError`
+ * @example
+ * ```ts
+ * if (isBrokenBarrierError(e)) barrier.reset();
+ * ```
+ */
 export const isBrokenBarrierError = (error: unknown): error is BrokenBarrierError => hasCode(error, 'ERR_CF_BROKEN');
-/** @param error - anything caught @returns whether it is a `ClosedError` @example `if (isClosedError(e)) return` */
+/**
+ * `true` for a `ClosedError` (checked by `code`, so it works across duplicated package copies).
+ * @param error - anything caught
+ * @returns whether it is a `ClosedError`
+ * @example
+ * ```ts
+ * if (isClosedError(e)) return;
+ * ```
+ */
 export const isClosedError = (error: unknown): error is ClosedError => hasCode(error, 'ERR_CF_CLOSED');
 /**
+ * `true` for the `TypeError`/`RangeError` that @cf throws for a bad argument (code `ERR_CF_INVALID_ARG`).
  * @param error - anything caught
- * @returns whether it is an invalid-argument `TypeError`/`RangeError` from @cf
- * @example `if (isInvalidArgumentError(e)) return badRequest(e.message)`
+ * @returns whether it is an invalid-argument error from @cf
+ * @example
+ * ```ts
+ * if (isInvalidArgumentError(e)) return badRequest(e.message);
+ * ```
  */
-export const isInvalidArgumentError = (error: unknown): error is (TypeError | RangeError) & { code: 'ERR_CF_INVALID_ARG' } =>
-  hasCode(error, 'ERR_CF_INVALID_ARG');
+export const isInvalidArgumentError = (
+  error: unknown,
+): error is (TypeError | RangeError) & { code: 'ERR_CF_INVALID_ARG' } => hasCode(error, 'ERR_CF_INVALID_ARG');

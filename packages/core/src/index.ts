@@ -26,6 +26,8 @@ export type { LeaseTrace } from './lease.js';
 export { BaseLease } from './lease.js';
 export type { LockEvent, LockEventType, LockObserver } from './observer.js';
 export { addObserver, emit, observing, resolveOwner, setOwnerResolver } from './observer.js';
+export type { TimerHandle } from './timers.js';
+export { startTimer, stopTimer } from './timers.js';
 export type { InvalidArgumentError } from './validation.js';
 export {
   checkAcquireOptions,
@@ -43,6 +45,4 @@ export {
 } from './validation.js';
 export type { WaitQueueOptions } from './wait-queue.js';
 export { Waiter, WaitQueue } from './wait-queue.js';
-export type { TimerHandle } from './timers.js';
-export { startTimer, stopTimer } from './timers.js';
 export { semaphoreAsLock, withLock, withPermits } from './with-lock.js';

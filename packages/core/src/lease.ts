@@ -1,11 +1,19 @@
 import type { Lease } from './contracts.js';
-import { TimeoutError } from './errors.js';
+import { LeaseLostError, TimeoutError } from './errors.js';
 import { emit, observing } from './observer.js';
 import { startTimer, stopTimer, type TimerHandle } from './timers.js';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** Who holds a lease, recorded only while observers are registered. */
+/**
+ * Who holds a lease, for the `acquired` / `released` / `lost` events. Build it only while
+ * `observing` is `true`: without one a lease reports nothing and costs nothing extra.
+ * @example
+ * ```ts
+ * const trace = observing ? { lock: this, mode: 'exclusive', owner, waitStart: 0 } : undefined;
+ * return new MutexLease(this, ++this.fence, trace);
+ * ```
+ */
 export interface LeaseTrace {
   /** The primitive. */
   readonly lock: object;
@@ -19,7 +27,7 @@ export interface LeaseTrace {
   readonly permits?: number;
 }
 
-const enum State {
+enum State {
   Held = 0,
   Lost = 1,
   Released = 2,
@@ -51,6 +59,8 @@ export abstract class BaseLease implements Lease {
   #holdTimer: TimerHandle | undefined = undefined;
   #trace: LeaseTrace | undefined;
   #acquiredAt = 0;
+  // The first release()'s promise when releaseHold() was asynchronous, so that later calls wait for it too.
+  #releasing: Promise<void> | undefined = undefined;
 
   /**
    * @param resource - the name of what is held
@@ -96,12 +106,18 @@ export abstract class BaseLease implements Lease {
   }
 
   /**
-   * Ends the lease. Idempotent: later calls resolve at once and release nothing.
-   * @returns resolves when the hold is given up (at once for in-process locks)
-   * @example `await lease.release()`
+   * Ends the lease: aborts `signal` (if anyone read it), then gives up the hold. Idempotent:
+   * later calls release nothing and return the first call's outcome.
+   * @returns resolves when the hold is given up (at once for in-process locks); rejects if
+   *   giving it up failed (a backend error, for instance)
+   * @example
+   * ```ts
+   * const lease = await lock.acquire();
+   * try { await work(); } finally { await lease.release(); }
+   * ```
    */
   release(): Promise<void> {
-    if (this.#state === State.Released) return RESOLVED;
+    if (this.#state === State.Released) return this.#releasing ?? RESOLVED;
     const wasHeld = this.#state === State.Held;
     this.#state = State.Released;
     this.#clearHoldTimer();
@@ -109,44 +125,86 @@ export abstract class BaseLease implements Lease {
       if (this.#trace !== undefined && observing) this.#emit('released', performance.now(), {});
       this.#abort(undefined);
     }
-    return this.releaseHold() ?? RESOLVED;
+    let result: void | Promise<void>;
+    try {
+      result = this.releaseHold();
+    } catch (error) {
+      // The contract returns a promise; a subclass that throws must not turn that into a synchronous throw.
+      result = Promise.reject(error);
+    }
+    if (result === undefined) return RESOLVED;
+    this.#releasing = result;
+    return result;
   }
 
-  /** Releases the lease; used by `await using`. */
+  /**
+   * Releases the lease; used by `await using`.
+   * @returns what `release()` returns
+   * @example
+   * ```ts
+   * { await using lease = await lock.acquire(); await work(); } // released here, also on throw
+   * ```
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
   }
 
-  /** Gives up the hold. Runs exactly once, on the first `release()`. */
+  /**
+   * Gives up the hold. Runs exactly once, on the first `release()`, after `signal` aborted; it
+   * also runs when the lease was lost first (a distributed lease then deletes its key if it is
+   * still its own).
+   * @returns nothing for a synchronous release, or a promise that settles when the hold is given up
+   */
   protected abstract releaseHold(): void | Promise<void>;
 
   /**
    * Marks the lease lost (expiry, failed extension, session gone): `signal` aborts with
    * `reason` and a `lost` event is reported. `release()` still runs `releaseHold()` once.
-   * @param reason - usually a `LeaseLostError`
+   * Does nothing once the lease was released or lost.
+   * @param reason - usually a `LeaseLostError`; `undefined` or `null` becomes one
+   * @example
+   * ```ts
+   * if (!(await this.extend())) this.markLost(new LeaseLostError('extension failed', this.resource));
+   * ```
    */
   protected markLost(reason: unknown): void {
     if (this.#state !== State.Held) return;
     this.#state = State.Lost;
     this.#clearHoldTimer();
-    if (this.#trace !== undefined && observing) this.#emit('lost', performance.now(), { error: reason });
-    this.#abort(reason);
+    const error = reason ?? new LeaseLostError(`The lease on ${this.resource} was lost`, this.resource);
+    if (this.#trace !== undefined && observing) this.#emit('lost', performance.now(), { error });
+    this.#abort(error);
   }
 
   /**
    * Aborts `signal` with a `TimeoutError` if the lease is still held after `ms`; the hold itself
-   * is kept (force-releasing would break exclusion), so the holder must stop on its own.
-   * @param ms - the hold-time limit in milliseconds
+   * is kept (force-releasing would break exclusion), so the holder must stop on its own. A second
+   * call replaces the first limit; a call on an ended lease does nothing.
+   * @param ms - the hold-time limit in milliseconds, already validated (e.g. with `checkDuration`)
+   * @example
+   * ```ts
+   * constructor(lock: MyLock, fence: number, maxHold?: number) {
+   *   super(lock.name, fence);
+   *   if (maxHold !== undefined) this.limitHoldTime(maxHold);
+   * }
+   * ```
    */
   protected limitHoldTime(ms: number): void {
+    this.#clearHoldTimer();
+    if (this.#state !== State.Held) return;
     // unref: a forgotten lease must not keep the process alive just to report that it was forgotten.
-    this.#holdTimer = startTimer(() => {
-      this.#holdTimer = undefined;
-      if (this.#state !== State.Held) return;
-      const error = new TimeoutError(`Held ${this.resource} for longer than ${ms} ms`, ms);
-      if (observing) this.#emit('timeout', performance.now(), { error });
-      this.#abort(error);
-    }, ms, undefined, true);
+    this.#holdTimer = startTimer(
+      () => {
+        this.#holdTimer = undefined;
+        if (this.#state !== State.Held) return;
+        const error = new TimeoutError(`Held ${this.resource} for longer than ${ms} ms`, ms);
+        if (this.#trace !== undefined && observing) this.#emit('timeout', performance.now(), { error });
+        this.#abort(error);
+      },
+      ms,
+      undefined,
+      true,
+    );
   }
 
   #clearHoldTimer(): void {

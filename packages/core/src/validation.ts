@@ -8,33 +8,60 @@ export const MAX_PRIORITY = 1000;
 /** A `TypeError` or `RangeError` raised for a bad argument; `code` is always `ERR_CF_INVALID_ARG`. */
 export type InvalidArgumentError = (TypeError | RangeError) & { readonly code: 'ERR_CF_INVALID_ARG' };
 
+// Longest part of a received value quoted in a message: a 1 MB name must not end up in a log line.
+const SHOWN = 40;
+
+function clip(text: string): string {
+  return text.length > SHOWN ? `${text.slice(0, SHOWN)}…` : text;
+}
+
+// JSON.stringify escapes C0 controls and lone surrogates; this also escapes DEL, C1 controls, format
+// characters (bidi overrides, zero-width) and line separators, so a name cannot disguise a log line.
+const UNSAFE = /[\u007f-\u009f\p{Cf}\u2028\u2029]/gu;
+
+function quote(text: string): string {
+  return JSON.stringify(text).replace(UNSAFE, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
 /**
- * Describes a received value for an error message, briefly and safely (long strings are cut,
- * so a 1 MB name never ends up in a log line).
+ * Describes a received value for an error message, briefly and safely: long strings, symbol
+ * descriptions, bigints and class tags are cut to 40 characters, control, format (bidi) and
+ * line-separator characters are escaped, and hostile objects (throwing getters, revoked proxies) cannot make it throw.
  * @param value - anything
- * @returns a short description such as `"abc"`, `NaN`, `an object`
- * @example `describeValue('x'.repeat(100)) // '"xxxx…" (100 characters)'`
+ * @returns a short description such as `"abc"`, `NaN`, `Symbol("id")`, `an object (Map)`
+ * @example
+ * ```ts
+ * describeValue('x'.repeat(100)); // '"xxxx…" (100 characters)'
+ * describeValue(-0);              // '-0'
+ * ```
  */
 export function describeValue(value: unknown): string {
   switch (typeof value) {
-    case 'string': {
-      const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
-      return value.length > 40 ? `${JSON.stringify(shown)} (${value.length} characters)` : JSON.stringify(shown);
-    }
+    case 'string':
+      return value.length > SHOWN ? `${quote(clip(value))} (${value.length} characters)` : quote(value);
     case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
     case 'boolean':
     case 'undefined':
       return String(value);
-    case 'bigint':
-      return `${value}n`;
+    case 'bigint': {
+      const digits = String(value);
+      return digits.length > SHOWN ? `a bigint of ${digits.length} characters (${clip(digits)}n)` : `${digits}n`;
+    }
     case 'symbol':
-      return 'a symbol';
+      return value.description === undefined ? 'Symbol()' : `Symbol(${quote(clip(value.description))})`;
     case 'function':
       return 'a function';
     default:
       if (value === null) return 'null';
-      if (Array.isArray(value)) return 'an array';
-      return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+      try {
+        if (Array.isArray(value)) return `an array (length ${value.length})`;
+        const tag = quote(clip(Object.prototype.toString.call(value).slice(8, -1)));
+        return `an object (${tag.slice(1, -1)})`;
+      } catch {
+        // A revoked proxy or a throwing Symbol.toStringTag getter: the message must still be built.
+        return 'an object';
+      }
   }
 }
 
@@ -92,7 +119,8 @@ export function checkInteger(value: unknown, name: string, min: number, max: num
 export function checkDuration(value: unknown, name: string, allowZero = false): number {
   const allowed = `a finite number of milliseconds ${allowZero ? '>= 0' : '> 0'} and <= ${MAX_TIMEOUT}`;
   if (typeof value !== 'number') throw invalidArgument('type', name, value, allowed);
-  if (!(allowZero ? value >= 0 : value > 0) || value > MAX_TIMEOUT) throw invalidArgument('range', name, value, allowed);
+  if (!(allowZero ? value >= 0 : value > 0) || value > MAX_TIMEOUT)
+    throw invalidArgument('range', name, value, allowed);
   return value;
 }
 

@@ -13,7 +13,16 @@ interface Bucket<R, V> {
 
 /**
  * One queued request. The queue hands waiters to its primitive through `first`/iteration;
- * the primitive settles them with `WaitQueue.grant` or `WaitQueue.reject`.
+ * the primitive settles them with `WaitQueue.grant` or `WaitQueue.reject`. Only `WaitQueue`
+ * creates waiters.
+ *
+ * @typeParam R - what the waiter asks for
+ * @typeParam V - what it receives when granted
+ * @example
+ * ```ts
+ * const waiter = queue.first;
+ * if (waiter !== undefined && waiter.request <= this.available) queue.grant(waiter, lease);
+ * ```
  */
 export class Waiter<R, V> {
   /** What was asked for (permits, a mode, ...). */
@@ -45,12 +54,17 @@ export class Waiter<R, V> {
     this.enqueuedAt = observing ? performance.now() : 0;
   }
 
-  /** `true` until the waiter is granted or rejected. */
+  /**
+   * `true` until the waiter is granted, rejected, aborted or timed out.
+   * @returns whether it is still queued
+   */
   get pending(): boolean {
     return this.queue !== undefined;
   }
 
-  /** @internal Called by the signal: the waiter itself is the listener, so no closure is allocated. */
+  /**
+   * @internal Called by the signal: the waiter itself is the listener, so no closure is allocated.
+   */
   handleEvent(): void {
     this.queue?.cancel(this, this.signal!.reason, 'aborted');
   }
@@ -60,7 +74,11 @@ function onWaiterTimeout(waiter: Waiter<unknown, unknown>): void {
   waiter.timer = undefined;
   const queue = waiter.queue;
   if (queue === undefined) return;
-  queue.cancel(waiter, new TimeoutError(`Timed out after ${waiter.timeout} ms waiting for ${queue.resource}`, waiter.timeout), 'timeout');
+  queue.cancel(
+    waiter,
+    new TimeoutError(`Timed out after ${waiter.timeout} ms waiting for ${queue.resource}`, waiter.timeout),
+    'timeout',
+  );
 }
 
 /** How a `WaitQueue` reports to its primitive. */
@@ -74,8 +92,11 @@ export interface WaitQueueOptions<R, V> {
   /**
    * Called after a waiter left without being granted (abort or timeout), so the primitive can
    * serve waiters that were blocked behind it (a heavy semaphore request, a queued writer).
+   * `cause` tells which of the two happened (for statistics); `reason` is what the waiter's
+   * promise rejected with (`signal.reason` or the `TimeoutError`), for primitives that pass it on
+   * (a broken barrier reports it as its `cause`).
    */
-  readonly onCancel?: (waiter: Waiter<R, V>) => void;
+  readonly onCancel?: (waiter: Waiter<R, V>, cause: 'aborted' | 'timeout', reason: unknown) => void;
 }
 
 /**
@@ -96,7 +117,7 @@ export class WaitQueue<R, V> {
   readonly resource: string;
   readonly #lock: object;
   readonly #mode: string | ((request: R) => string);
-  readonly #onCancel: ((waiter: Waiter<R, V>) => void) | undefined;
+  readonly #onCancel: ((waiter: Waiter<R, V>, cause: 'aborted' | 'timeout', reason: unknown) => void) | undefined;
   // Non-empty buckets sorted by priority; usually just one.
   #buckets: Bucket<R, V>[] = [];
   #size = 0;
@@ -119,10 +140,34 @@ export class WaitQueue<R, V> {
     return this.#buckets[0]?.head;
   }
 
-  /** Pending waiters in service order. */
+  /**
+   * Pending waiters in service order. The primitive may grant or reject the waiter it was just
+   * given (or any other) while iterating; iteration goes on with the waiters still pending.
+   * Waiters enqueued during the iteration may or may not be visited.
+   * @returns an iterator over pending waiters
+   * @example
+   * ```ts
+   * for (const waiter of queue) { if (waiter.request === 'read') queue.grant(waiter, readLease()); else break; }
+   * ```
+   */
   *[Symbol.iterator](): IterableIterator<Waiter<R, V>> {
-    for (const bucket of this.#buckets.slice()) {
-      for (let waiter = bucket.head; waiter !== undefined; waiter = waiter.next) yield waiter;
+    // Walk bucket by bucket by priority value, not by index: buckets come and go as waiters settle.
+    // A settled waiter keeps its `next` link (see #unlink), so the walk survives the primitive
+    // granting the waiter it was just handed.
+    let priority = Number.NEGATIVE_INFINITY;
+    for (;;) {
+      let bucket: Bucket<R, V> | undefined;
+      for (const candidate of this.#buckets) {
+        if (candidate.priority > priority) {
+          bucket = candidate;
+          break;
+        }
+      }
+      if (bucket === undefined) return;
+      priority = bucket.priority;
+      for (let waiter = bucket.head; waiter !== undefined; waiter = waiter.next) {
+        if (waiter.queue === this) yield waiter;
+      }
     }
   }
 
@@ -214,7 +259,7 @@ export class WaitQueue<R, V> {
     this.#settle(waiter);
     if (observing) this.#report(type, waiter.request, waiter.owner, waiter.enqueuedAt, reason);
     waiter.rejectPromise(reason);
-    this.#onCancel?.(waiter);
+    this.#onCancel?.(waiter, type, reason);
   }
 
   #settle(waiter: Waiter<R, V>): void {
@@ -263,7 +308,9 @@ export class WaitQueue<R, V> {
     else prev.next = next;
     if (next === undefined) bucket.tail = prev;
     else next.prev = prev;
-    waiter.prev = waiter.next = undefined;
+    // `next` is kept so that an iteration standing on this waiter can go on; it only ever points
+    // forward to waiters enqueued later, which are pending or settled themselves.
+    waiter.prev = undefined;
     waiter.bucket = undefined;
     if (bucket.head === undefined) this.#buckets.splice(this.#buckets.indexOf(bucket), 1);
     this.#size--;
@@ -273,7 +320,13 @@ export class WaitQueue<R, V> {
     if (!observing) return;
     const timestamp = performance.now();
     const mode = typeof this.#mode === 'function' ? this.#mode(request) : this.#mode;
-    const permits = typeof request === 'number' ? request : undefined;
+    // Weighted requests are a number, or an object with a numeric `permits` when they carry more.
+    const permits =
+      typeof request === 'number'
+        ? request
+        : typeof (request as { permits?: unknown } | null)?.permits === 'number'
+          ? (request as { permits: number }).permits
+          : undefined;
     emit({
       type,
       resource: this.resource,

@@ -1,5 +1,5 @@
 import type { AcquireOptions, Lease, Lock, Semaphore } from './contracts.js';
-import { checkFunction, invalidArgument } from './validation.js';
+import { checkFunction, checkInteger, invalidArgument } from './validation.js';
 
 /**
  * Runs `fn` while holding `lock`, and releases it however `fn` ends.
@@ -8,7 +8,8 @@ import { checkFunction, invalidArgument } from './validation.js';
  * @param fn - the critical section
  * @param options - how to wait
  * @returns what `fn` returns
- * @throws what `acquire` or `fn` throws
+ * @throws rejects with TypeError (`ERR_CF_INVALID_ARG`) if `lock` is not a Lock or `fn` not a
+ *   function; otherwise with what `acquire`, `fn` or `release` throws
  * @example
  * ```ts
  * const total = await withLock(mutex, async (lease) => { balance += 10; return balance; }, { timeout: 1000 });
@@ -38,7 +39,8 @@ export async function withLock<T>(
  * @param fn - the guarded work
  * @param options - how to wait
  * @returns what `fn` returns
- * @throws what `acquire` or `fn` throws
+ * @throws rejects with TypeError (`ERR_CF_INVALID_ARG`) if `semaphore` is not a Semaphore or
+ *   `fn` not a function; otherwise with what `acquire`, `fn` or `release` throws
  * @example
  * ```ts
  * await withPermits(connections, 1, () => fetchPage(url), { signal });
@@ -50,9 +52,7 @@ export async function withPermits<T>(
   fn: (lease: Lease) => T | Promise<T>,
   options?: AcquireOptions,
 ): Promise<Awaited<T>> {
-  if (typeof semaphore !== 'object' || semaphore === null || typeof (semaphore as Semaphore).acquire !== 'function') {
-    throw invalidArgument('type', 'semaphore', semaphore, 'a Semaphore (an object with acquire())');
-  }
+  checkSemaphore(semaphore);
   checkFunction(fn, 'fn');
   const lease = await semaphore.acquire(permits, options);
   try {
@@ -68,14 +68,29 @@ export async function withPermits<T>(
  * @param semaphore - any `Semaphore`
  * @param permits - permits per acquisition (default 1)
  * @returns a `Lock` whose leases each hold `permits`
+ * @throws TypeError / RangeError (`ERR_CF_INVALID_ARG`) if `semaphore` is not a Semaphore or
+ *   `permits` is not a positive safe integer
  * @example
  * ```ts
  * await withLock(semaphoreAsLock(new Semaphore(1)), () => work());
  * ```
  */
 export function semaphoreAsLock(semaphore: Semaphore, permits = 1): Lock {
+  checkSemaphore(semaphore);
+  checkInteger(permits, 'permits', 1, Number.MAX_SAFE_INTEGER);
   return {
     acquire: (options) => semaphore.acquire(permits, options),
     tryAcquire: () => semaphore.tryAcquire(permits),
   };
+}
+
+function checkSemaphore(semaphore: unknown): void {
+  if (
+    typeof semaphore !== 'object' ||
+    semaphore === null ||
+    typeof (semaphore as Semaphore).acquire !== 'function' ||
+    typeof (semaphore as Semaphore).tryAcquire !== 'function'
+  ) {
+    throw invalidArgument('type', 'semaphore', semaphore, 'a Semaphore (an object with acquire() and tryAcquire())');
+  }
 }

@@ -1,0 +1,109 @@
+import { BackendError, invalidArgument } from '@cf/core';
+import type {
+  IDeleteRangeResponse,
+  IDuplexStream,
+  ILeaseGrantResponse,
+  ILeaseKeepAliveRequest,
+  ILeaseKeepAliveResponse,
+  IRangeRequest,
+  IRangeResponse,
+  ITxnRequest,
+  ITxnResponse,
+  IWatchRequest,
+  IWatchResponse,
+  Namespace,
+} from 'etcd3';
+
+/**
+ * The parts of an etcd3 client this package calls: the raw gRPC services. Checked by shape, so
+ * two installed copies of etcd3 both work and nothing imports etcd3 at run time.
+ */
+export interface RawClient {
+  readonly kv: {
+    range(req: IRangeRequest, options?: CallOptions): Promise<IRangeResponse>;
+    txn(req: ITxnRequest, options?: CallOptions): Promise<ITxnResponse>;
+    deleteRange(req: { key?: Buffer; range_end?: Buffer }, options?: CallOptions): Promise<IDeleteRangeResponse>;
+  };
+  readonly leaseClient: {
+    leaseGrant(req: { TTL?: number | string }, options?: CallOptions): Promise<ILeaseGrantResponse>;
+    leaseRevoke(req: { ID?: number | string }, options?: CallOptions): Promise<unknown>;
+    leaseKeepAlive(options?: CallOptions): Promise<IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>>;
+  };
+  readonly watchClient: {
+    watch(options?: CallOptions): Promise<IDuplexStream<IWatchRequest, IWatchResponse>>;
+  };
+  /** The namespace prefix of an etcd3 `Namespace`; raw calls bypass it, so keys get it from us. */
+  readonly prefix?: Buffer;
+}
+
+/** gRPC call options we pass: only a deadline. */
+export interface CallOptions {
+  deadline?: number;
+}
+
+/** The etcd3 client type users pass: an `Etcd3` or one of its namespaces. */
+export type EtcdClient = Namespace;
+
+const hasMethods = (value: unknown, names: readonly string[]): boolean =>
+  typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
+
+/**
+ * Checks that `value` is an etcd3 client (an `Etcd3` or a `Namespace` of one).
+ * @param value - the argument
+ * @param name - its name, for the message
+ * @returns the client's raw services
+ * @throws TypeError (`ERR_CF_INVALID_ARG`) otherwise
+ */
+export function checkClient(value: unknown, name = 'client'): RawClient {
+  const client = value as RawClient;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !hasMethods(client.kv, ['range', 'txn', 'deleteRange']) ||
+    !hasMethods(client.leaseClient, ['leaseGrant', 'leaseRevoke', 'leaseKeepAlive']) ||
+    !hasMethods(client.watchClient, ['watch'])
+  ) {
+    throw invalidArgument('type', name, value, 'an etcd3 client (new Etcd3(...) from the etcd3 package, or a namespace of one)');
+  }
+  return client;
+}
+
+const TERMINAL = new Set([
+  'ClientClosedError',
+  'EtcdPermissionDeniedError',
+  'EtcdAuthenticationFailedError',
+  'GRPCUnauthenticatedError',
+  'GRPCInvalidArgumentError',
+  'GRPCNotImplementedError',
+  'GRPCFailedPreconditionError',
+  'GRPCOutOfRangeError',
+]);
+
+/**
+ * Whether retrying the same request may succeed (lost connection, leader change, timeout),
+ * as opposed to a closed client, a permission problem or a request etcd will always refuse.
+ * @param error - what the client threw
+ */
+export function isTransient(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const name = (error as { constructor?: { name?: string } }).constructor?.name ?? '';
+  if (TERMINAL.has(name)) return false;
+  if (/client was already closed/i.test((error as Error).message ?? '')) return false;
+  return true;
+}
+
+/**
+ * Wraps a client failure in a `BackendError` whose `cause` is the client's error.
+ * @param what - what was being done, for the message
+ * @param error - the client's error
+ */
+export function backendError(what: string, error: unknown): BackendError {
+  if (error instanceof BackendError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new BackendError(`etcd ${what} failed: ${detail}`, { cause: error });
+}
+
+/** Deadline option for one call of at most `ms`. */
+export function deadline(ms: number): CallOptions {
+  return { deadline: Date.now() + ms };
+}

@@ -1,0 +1,19 @@
+import { invalidArgument } from '@cf/core';
+import type { Cluster, Redis } from 'ioredis';
+
+/** What the Redis primitives accept: an ioredis `Redis` or `Cluster`. */
+export type RedisClient = Redis | Cluster;
+
+/** Checks that `value` looks like an ioredis client (the package never imports ioredis itself). */
+export function checkClient(value: unknown, argument: string): RedisClient {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof (value as RedisClient).evalsha !== 'function' ||
+    typeof (value as RedisClient).duplicate !== 'function' ||
+    typeof (value as RedisClient).on !== 'function'
+  ) {
+    throw invalidArgument('type', argument, value, 'an ioredis Redis or Cluster client');
+  }
+  return value as RedisClient;
+}

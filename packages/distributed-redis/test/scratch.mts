@@ -1,0 +1,12 @@
+import { startRedisServers, totalCommands } from '../../../internal/test-servers/src/redis.ts';
+const g = await startRedisServers(2);
+const s = g.servers[0]!;
+console.log(s.port, s.pid, await s.command('PING'));
+console.log(await totalCommands(s));
+await s.command('EVAL', "redis.call('SET','a','1'); redis.call('INCR','b'); return 1", '0');
+console.log(await totalCommands(s));
+console.log(await s.command('INFO','stats').then(x=>x.match(/total_commands_processed:\d+/)?.[0]));
+await s.restart(); console.log('restarted', s.pid, await s.command('DBSIZE'));
+s.pause(); setTimeout(()=>s.resume(), 300); console.log(await s.command('PING'));
+await g.stop();
+console.log('stopped');
