@@ -1,5 +1,5 @@
 import { checkFunction } from '@cf/core';
-import { checkUint32 } from './internal/checks.js';
+import { checkUint32, checkUint32Delta } from './internal/checks.js';
 import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
 
 /** An `AtomicUint32` as posted to a worker. */
@@ -130,24 +130,24 @@ export class AtomicUint32 {
 
   /**
    * Adds `delta` and returns the previous value.
-   * @param delta - a uint32
+   * @param delta - an integer of magnitude below 2^32 (negative subtracts)
    * @returns the value before the addition
    * @throws TypeError / RangeError for a non-uint32
    * @example `const ticket = next.getAndAdd(1)`
    */
   getAndAdd(delta: number): number {
-    return Atomics.add(this.#array, 0, checkUint32(delta, 'delta'));
+    return Atomics.add(this.#array, 0, checkUint32Delta(delta, 'delta'));
   }
 
   /**
    * Adds `delta` and returns the new value.
-   * @param delta - a uint32
+   * @param delta - an integer of magnitude below 2^32 (negative subtracts)
    * @returns the value after the addition (wrapped to 32 bits)
    * @throws TypeError / RangeError for a non-uint32
    * @example `const total = sum.addAndGet(size)`
    */
   addAndGet(delta: number): number {
-    return (Atomics.add(this.#array, 0, checkUint32(delta, 'delta')) + delta) >>> 0;
+    return (Atomics.add(this.#array, 0, checkUint32Delta(delta, 'delta')) + delta) >>> 0;
   }
 
   /**

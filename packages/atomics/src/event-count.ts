@@ -1,5 +1,6 @@
 import { checkAcquireOptions, checkTimeout } from '@cf/core';
-import { notifyWaiters, PendingWait, waitBlocking, withSignal } from './internal/async-wait.js';
+import { notifyWaiters, waitBlocking, withSignal } from './internal/async-wait.js';
+import { PendingWait } from './pending-wait.js';
 import { checkCount, checkInt32 } from './internal/checks.js';
 import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
 
@@ -188,15 +189,29 @@ export class EventCount {
       this.cancelWait();
       return Promise.reject(signal.reason);
     }
-    const wait = new PendingWait(this.#array, EPOCH, key, timeout, ABANDONED);
-    const done = (result: string): boolean => {
-      Atomics.sub(this.#array, WAITERS, 1);
-      return result !== 'timed-out';
-    };
-    return withSignal(wait, signal).then(done, (reason: unknown) => {
-      done('ok');
-      throw reason;
-    });
+    return withSignal(this.#park(key, timeout), signal).then((result) => result !== 'timed-out');
+  }
+
+  /**
+   * Starts an async wait the caller can cancel without losing anyone's wake-up (the building
+   * block for primitives that keep their own queue of waiters). Ends the registration when it
+   * settles or is cancelled.
+   * @param key - from `prepareWait()`
+   * @param timeout - milliseconds (default: no limit); not validated, pass a checked value
+   * @returns the pending wait
+   * @example
+   * ```ts
+   * const wait = events.park(events.prepareWait());
+   * wait.promise.then(retry);
+   * ```
+   */
+  park(key: number, timeout: number = Number.POSITIVE_INFINITY): PendingWait {
+    return this.#park(key, timeout);
+  }
+
+  #park(key: number, timeout: number): PendingWait {
+    const array = this.#array;
+    return new PendingWait(array, EPOCH, key, timeout, ABANDONED, () => Atomics.sub(array, WAITERS, 1));
   }
 
   /**

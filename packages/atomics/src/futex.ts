@@ -1,6 +1,7 @@
 import { checkAcquireOptions, checkTimeout } from '@cf/core';
 import { checkCount, checkInt32 } from './internal/checks.js';
-import { notifyWaiters, PendingWait, type WaitResult, waitBlocking, withSignal } from './internal/async-wait.js';
+import { notifyWaiters, waitBlocking, withSignal } from './internal/async-wait.js';
+import { PendingWait, type WaitResult } from './pending-wait.js';
 import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
 
 /** A `Futex` as posted to a worker. */

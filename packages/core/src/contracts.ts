@@ -14,7 +14,13 @@ export const Priority: { readonly CRITICAL: 0; readonly HIGH: 1; readonly NORMAL
   LOW: 3,
 });
 
-/** One of the named priorities, or any integer from 0 (most urgent) to 1000. */
+/**
+ * One of the named priorities, or any integer from 0 (most urgent) to 1000.
+ * @example
+ * ```ts
+ * const background: PriorityLevel = Priority.LOW + 10;
+ * ```
+ */
 export type PriorityLevel = number;
 
 /**
@@ -77,7 +83,14 @@ export interface Lock {
   tryAcquire(): Promise<Lease | undefined>;
 }
 
-/** Many readers or one writer. */
+/**
+ * Many readers or one writer.
+ * @example
+ * ```ts
+ * await withLock(rw.read, () => readConfig());
+ * await withLock(rw.write, () => writeConfig(next));
+ * ```
+ */
 export interface ReadWriteLock {
   /** Shared side: any number of readers hold it together while no writer does. */
   readonly read: Lock;

@@ -33,6 +33,16 @@ enum State {
   Released = 2,
 }
 
+// What a lease needs only sometimes (observers, a hold limit, an asynchronous release) lives in
+// one object created on demand, so the common lease is five fields.
+interface Extra {
+  holdTimer: TimerHandle | undefined;
+  trace: LeaseTrace | undefined;
+  acquiredAt: number;
+  // The first release()'s promise when releaseHold() was asynchronous, so that later calls wait for it too.
+  releasing: Promise<void> | undefined;
+}
+
 /**
  * Base class of every lease in @cf. It implements the contract once: an idempotent
  * `release()`, a lazily created `signal` (an AbortController costs 50-200x an uncontended
@@ -50,17 +60,17 @@ enum State {
  * ```
  */
 export abstract class BaseLease implements Lease {
+  // Fields are declared without initialisers and set in the constructor: on Node 20 (V8 11), any
+  // field definition or private-name member in a base class makes every subclass's `super()`
+  // about twice as slow, which would double the cost of an uncontended tryAcquireSync()/release().
   /** The name of what is held. */
-  readonly resource: string;
-  #fence: number | bigint;
-  #state: State = State.Held;
-  #controller: AbortController | undefined = undefined;
-  #abortReason: unknown = undefined;
-  #holdTimer: TimerHandle | undefined = undefined;
-  #trace: LeaseTrace | undefined;
-  #acquiredAt = 0;
-  // The first release()'s promise when releaseHold() was asynchronous, so that later calls wait for it too.
-  #releasing: Promise<void> | undefined = undefined;
+  declare readonly resource: string;
+  declare private __fence: number | bigint;
+  declare private __state: State;
+  // undefined: nobody read `signal` and the lease is held; RELEASED: it was released before anyone
+  // read `signal` (the reason is built if it is ever read); otherwise the controller.
+  declare private __signal: AbortController | typeof RELEASED | undefined;
+  declare private __extra: Extra | undefined;
 
   /**
    * @param resource - the name of what is held
@@ -69,39 +79,40 @@ export abstract class BaseLease implements Lease {
    */
   constructor(resource: string, fence: number | bigint, trace?: LeaseTrace) {
     this.resource = resource;
-    this.#fence = fence;
-    this.#trace = trace;
+    this.__fence = fence;
+    this.__state = State.Held;
+    this.__signal = undefined;
+    this.__extra = undefined;
     if (trace !== undefined) {
       const now = performance.now();
-      this.#acquiredAt = now;
-      this.#emit('acquired', now, { waitTime: trace.waitStart === 0 ? 0 : now - trace.waitStart });
+      this.__extra = { holdTimer: undefined, trace, acquiredAt: now, releasing: undefined };
+      this.__emit('acquired', now, { waitTime: trace.waitStart === 0 ? 0 : now - trace.waitStart });
     }
   }
 
   /** Fencing token: strictly increasing per resource. */
   get token(): bigint {
-    const fence = this.#fence;
+    const fence = this.__fence;
     return typeof fence === 'bigint' ? fence : BigInt(fence);
   }
 
   /** `true` once released or lost. */
   get released(): boolean {
-    return this.#state !== State.Held;
+    return this.__state !== State.Held;
   }
 
   /** `true` when the lease ended because it was lost rather than released. */
   get lost(): boolean {
-    return this.#state === State.Lost;
+    return this.__state === State.Lost;
   }
 
   /** Aborts when the lease ends (released, lost) or exceeds its hold-time limit. */
   get signal(): AbortSignal {
-    let controller = this.#controller;
-    if (controller === undefined) {
-      controller = this.#controller = new AbortController();
-      const reason = this.#abortReason;
-      if (reason !== undefined) controller.abort(reason === RELEASED ? releasedReason(this.resource) : reason);
-    }
+    const current = this.__signal;
+    if (current !== undefined && current !== RELEASED) return current.signal;
+    const controller = new AbortController();
+    this.__signal = controller;
+    if (current === RELEASED) controller.abort(releasedReason(this.resource));
     return controller.signal;
   }
 
@@ -117,14 +128,15 @@ export abstract class BaseLease implements Lease {
    * ```
    */
   release(): Promise<void> {
-    if (this.#state === State.Released) return this.#releasing ?? RESOLVED;
-    const wasHeld = this.#state === State.Held;
-    this.#state = State.Released;
-    this.#clearHoldTimer();
-    if (wasHeld) {
-      if (this.#trace !== undefined && observing) this.#emit('released', performance.now(), {});
-      this.#abort(undefined);
+    if (this.__state === State.Released) return this.__extra?.releasing ?? RESOLVED;
+    const wasHeld = this.__state === State.Held;
+    this.__state = State.Released;
+    const extra = this.__extra;
+    if (extra !== undefined) {
+      this.__clearHoldTimer(extra);
+      if (wasHeld && extra.trace !== undefined && observing) this.__emit('released', performance.now(), {});
     }
+    if (wasHeld) this.__abort(undefined);
     let result: void | Promise<void>;
     try {
       result = this.releaseHold();
@@ -133,7 +145,7 @@ export abstract class BaseLease implements Lease {
       result = Promise.reject(error);
     }
     if (result === undefined) return RESOLVED;
-    this.#releasing = result;
+    this.__extraFor().releasing = result;
     return result;
   }
 
@@ -168,12 +180,13 @@ export abstract class BaseLease implements Lease {
    * ```
    */
   protected markLost(reason: unknown): void {
-    if (this.#state !== State.Held) return;
-    this.#state = State.Lost;
-    this.#clearHoldTimer();
+    if (this.__state !== State.Held) return;
+    this.__state = State.Lost;
+    const extra = this.__extra;
+    if (extra !== undefined) this.__clearHoldTimer(extra);
     const error = reason ?? new LeaseLostError(`The lease on ${this.resource} was lost`, this.resource);
-    if (this.#trace !== undefined && observing) this.#emit('lost', performance.now(), { error });
-    this.#abort(error);
+    if (extra?.trace !== undefined && observing) this.__emit('lost', performance.now(), { error });
+    this.__abort(error);
   }
 
   /**
@@ -190,16 +203,17 @@ export abstract class BaseLease implements Lease {
    * ```
    */
   protected limitHoldTime(ms: number): void {
-    this.#clearHoldTimer();
-    if (this.#state !== State.Held) return;
+    const extra = this.__extraFor();
+    this.__clearHoldTimer(extra);
+    if (this.__state !== State.Held) return;
     // unref: a forgotten lease must not keep the process alive just to report that it was forgotten.
-    this.#holdTimer = startTimer(
+    extra.holdTimer = startTimer(
       () => {
-        this.#holdTimer = undefined;
-        if (this.#state !== State.Held) return;
+        extra.holdTimer = undefined;
+        if (this.__state !== State.Held) return;
         const error = new TimeoutError(`Held ${this.resource} for longer than ${ms} ms`, ms);
-        if (this.#trace !== undefined && observing) this.#emit('timeout', performance.now(), { error });
-        this.#abort(error);
+        if (extra.trace !== undefined && observing) this.__emit('timeout', performance.now(), { error });
+        this.__abort(error);
       },
       ms,
       undefined,
@@ -207,27 +221,39 @@ export abstract class BaseLease implements Lease {
     );
   }
 
-  #clearHoldTimer(): void {
-    if (this.#holdTimer !== undefined) {
-      stopTimer(this.#holdTimer);
-      this.#holdTimer = undefined;
+  private __extraFor(): Extra {
+    return (this.__extra ??= { holdTimer: undefined, trace: undefined, acquiredAt: 0, releasing: undefined });
+  }
+
+  private __clearHoldTimer(extra: Extra): void {
+    if (extra.holdTimer !== undefined) {
+      stopTimer(extra.holdTimer);
+      extra.holdTimer = undefined;
     }
   }
 
-  #abort(reason: unknown): void {
-    if (this.#abortReason !== undefined) return;
-    const controller = this.#controller;
-    if (controller === undefined && reason === undefined) {
-      // Nobody read `signal`: remember only that it ended, and build the reason if it is ever read.
-      this.#abortReason = RELEASED;
+  // Ends `signal` once: with `reason`, or (undefined) because the lease was released.
+  private __abort(reason: unknown): void {
+    const current = this.__signal;
+    if (current === undefined) {
+      if (reason === undefined) {
+        // Nobody read `signal`: remember only that it ended, and build the reason if it is ever read.
+        this.__signal = RELEASED;
+        return;
+      }
+      // A loss or hold timeout before anyone read `signal` (rare): keep the reason in an aborted controller.
+      const controller = new AbortController();
+      this.__signal = controller;
+      controller.abort(reason);
       return;
     }
-    this.#abortReason = reason ?? releasedReason(this.resource);
-    controller?.abort(this.#abortReason);
+    if (current === RELEASED || current.signal.aborted) return;
+    current.abort(reason ?? releasedReason(this.resource));
   }
 
-  #emit(type: 'acquired' | 'released' | 'lost' | 'timeout', timestamp: number, extra: object): void {
-    const trace = this.#trace!;
+  private __emit(type: 'acquired' | 'released' | 'lost' | 'timeout', timestamp: number, extra: object): void {
+    const held = this.__extra!;
+    const trace = held.trace!;
     emit({
       type,
       resource: this.resource,
@@ -236,7 +262,7 @@ export abstract class BaseLease implements Lease {
       owner: trace.owner,
       timestamp,
       token: this.token,
-      ...(type === 'acquired' ? {} : { holdTime: timestamp - this.#acquiredAt }),
+      ...(type === 'acquired' ? {} : { holdTime: timestamp - held.acquiredAt }),
       ...(trace.permits === undefined ? {} : { permits: trace.permits }),
       ...extra,
     });

@@ -4,6 +4,10 @@ import { invalidArgument } from './validation.js';
  * What happened to a lock, semaphore or other primitive: `wait` (a request started waiting),
  * `acquired`, `released`, `timeout` (a wait, or a hold limited by a hold-time limit, ran out),
  * `aborted` (a wait was cancelled by its signal), `deadlock`, `lost` (a lease ended without release).
+ * @example
+ * ```ts
+ * const failures = new Set<LockEventType>(['timeout', 'aborted', 'deadlock', 'lost']);
+ * ```
  */
 export type LockEventType = 'wait' | 'acquired' | 'released' | 'timeout' | 'aborted' | 'deadlock' | 'lost';
 

@@ -1,6 +1,12 @@
 // Timer handles are numbers in browsers and objects in Node; this keeps one type for both.
 
-/** An opaque timer handle from {@link startTimer}: a number in browsers, an object in Node. */
+/**
+ * An opaque timer handle from {@link startTimer}: a number in browsers, an object in Node.
+ * @example
+ * ```ts
+ * let timer: TimerHandle | undefined = startTimer(expire, 1000, lease);
+ * ```
+ */
 export type TimerHandle = { readonly __timer: unique symbol } | number;
 
 /**

@@ -1,11 +1,30 @@
 import type { AcquireOptions } from './contracts.js';
 
-/** The longest wait a timer can express (2^31 - 1 ms, about 24.8 days). */
+/**
+ * The longest wait a timer can express (2^31 - 1 ms, about 24.8 days); longer timeouts are
+ * rejected, since Node would turn them into 1 ms.
+ * @example
+ * ```ts
+ * if (deadline - now > MAX_TIMEOUT) throw invalidArgument('range', 'options.deadline', deadline, 'at most 24 days ahead');
+ * ```
+ */
 export const MAX_TIMEOUT = 2_147_483_647;
-/** The lowest-urgency priority accepted. */
+/**
+ * The lowest-urgency priority accepted (priorities are integers from 0 to this).
+ * @example
+ * ```ts
+ * checkInteger(priority, 'options.priority', 0, MAX_PRIORITY);
+ * ```
+ */
 export const MAX_PRIORITY = 1000;
 
-/** A `TypeError` or `RangeError` raised for a bad argument; `code` is always `ERR_CF_INVALID_ARG`. */
+/**
+ * A `TypeError` or `RangeError` raised for a bad argument; `code` is always `ERR_CF_INVALID_ARG`.
+ * @example
+ * ```ts
+ * const error: InvalidArgumentError = invalidArgument('range', 'permits', 0, 'an integer from 1 to 10');
+ * ```
+ */
 export type InvalidArgumentError = (TypeError | RangeError) & { readonly code: 'ERR_CF_INVALID_ARG' };
 
 // Longest part of a received value quoted in a message: a 1 MB name must not end up in a log line.

@@ -81,7 +81,13 @@ function onWaiterTimeout(waiter: Waiter<unknown, unknown>): void {
   );
 }
 
-/** How a `WaitQueue` reports to its primitive. */
+/**
+ * How a `WaitQueue` reports to its primitive.
+ * @example
+ * ```ts
+ * const options: WaitQueueOptions<number, Lease> = { resource: 'pool', lock: this, mode: 'permits', onCancel: () => this.dispatch() };
+ * ```
+ */
 export interface WaitQueueOptions<R, V> {
   /** Resource name used in error messages and events. */
   readonly resource: string;

@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest';
 import {
   BackendError,
   BrokenBarrierError,
@@ -22,6 +21,7 @@ import {
   QuorumError,
   TimeoutError,
 } from '@cf/core';
+import { describe, expect, it } from 'vitest';
 
 const cause = new Error('underlying');
 
@@ -65,7 +65,16 @@ const cases: Case[] = [
   {
     name: 'QuorumError',
     code: 'ERR_CF_QUORUM',
-    make: (o) => new QuorumError('2 of 3 needed', 2, [{ member: 'a', ok: true }, { member: 'b', ok: false, error: cause }], o),
+    make: (o) =>
+      new QuorumError(
+        '2 of 3 needed',
+        2,
+        [
+          { member: 'a', ok: true },
+          { member: 'b', ok: false, error: cause },
+        ],
+        o,
+      ),
     guard: isQuorumError,
     fields: {
       quorum: 2,

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import { addObserver, isLeaseLostError, isTimeoutError, type LockEvent, TimeoutError } from '@cf/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { abortListeners, rejectionOf, stateOf, TestLease } from './helpers.js';
 
 afterEach(() => {
@@ -255,8 +255,21 @@ describe('BaseLease', () => {
         lost.lose(reason);
         await lost.release();
         expect(events.map((e) => e.type)).toEqual(['acquired', 'timeout', 'released', 'acquired', 'lost']);
-        const [acquired, timeout, released, acquiredNow, lostEvent] = events as [LockEvent, LockEvent, LockEvent, LockEvent, LockEvent];
-        expect(acquired).toMatchObject({ resource: 'pool', mode: 'permits', lock, owner: 'worker-1', token: 4n, permits: 3 });
+        const [acquired, timeout, released, acquiredNow, lostEvent] = events as [
+          LockEvent,
+          LockEvent,
+          LockEvent,
+          LockEvent,
+          LockEvent,
+        ];
+        expect(acquired).toMatchObject({
+          resource: 'pool',
+          mode: 'permits',
+          lock,
+          owner: 'worker-1',
+          token: 4n,
+          permits: 3,
+        });
         expect(acquired.waitTime).toBeGreaterThanOrEqual(5);
         expect(acquired.holdTime).toBeUndefined();
         expect(timeout.error).toBeInstanceOf(TimeoutError);

@@ -1,4 +1,3 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   addObserver,
   emit,
@@ -9,6 +8,7 @@ import {
   setOwnerResolver,
   WaitQueue,
 } from '@cf/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rejectionOf, TestLease } from './helpers.js';
 
 const stops: Array<() => void> = [];

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WaitQueue } from '@cf/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { abortListeners } from './helpers.js';
 
 afterEach(() => {
@@ -54,7 +54,9 @@ describe('WaitQueue signal listeners', () => {
     const controller = new AbortController();
     const { signal } = controller;
     setMaxListeners(0, signal);
-    const promises = Array.from({ length: 10 }, (_, i) => queue.enqueue(i, { signal, timeout: i < 5 ? 100 : undefined }));
+    const promises = Array.from({ length: 10 }, (_, i) =>
+      queue.enqueue(i, { signal, timeout: i < 5 ? 100 : undefined }),
+    );
     expect(abortListeners(signal)).toBe(10);
     queue.grant(queue.first!, 0);
     queue.reject(queue.first!, new Error('no'));

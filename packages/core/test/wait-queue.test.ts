@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import { addObserver, type LockEvent, Priority, TimeoutError, type Waiter, WaitQueue } from '@cf/core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { rejectionOf, stateOf } from './helpers.js';
 
 afterEach(() => {
@@ -35,7 +35,9 @@ describe('WaitQueue order', () => {
       ['p1000', 1000],
       ['critical-2', 0],
     ];
-    const promises = plan.map(([name, priority]) => queue.enqueue(name, priority === undefined ? undefined : { priority }));
+    const promises = plan.map(([name, priority]) =>
+      queue.enqueue(name, priority === undefined ? undefined : { priority }),
+    );
     expect(queue.size).toBe(plan.length);
     expect([...queue].map((w) => w.request)).toEqual([
       'critical-1',
@@ -102,7 +104,14 @@ describe('WaitQueue order', () => {
     expect([...queue].map((w) => w.request)).toEqual(['w1', 'x']);
     queue.rejectAll(new Error('end'));
     const outcomes = await Promise.allSettled(promises);
-    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
   });
 
   it('iteration skips a waiter rejected ahead of the current one, and visits later buckets', async () => {

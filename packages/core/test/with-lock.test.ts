@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest';
 import {
   type AcquireOptions,
   isInvalidArgumentError,
@@ -9,10 +8,14 @@ import {
   withLock,
   withPermits,
 } from '@cf/core';
+import { describe, expect, it } from 'vitest';
 import { RefLock, rejectionOf, TestLease } from './helpers.js';
 
 /** A semaphore stand-in that records what it was asked for. */
-function recordingSemaphore(): Semaphore & { readonly calls: Array<[number | undefined, AcquireOptions | undefined]>; readonly leases: TestLease[] } {
+function recordingSemaphore(): Semaphore & {
+  readonly calls: Array<[number | undefined, AcquireOptions | undefined]>;
+  readonly leases: TestLease[];
+} {
   const calls: Array<[number | undefined, AcquireOptions | undefined]> = [];
   const leases: TestLease[] = [];
   return {
@@ -106,7 +109,10 @@ describe('withLock', () => {
   it('rejects bad arguments with typed errors and leaves the lock usable', async () => {
     const lock = new RefLock();
     for (const bad of [undefined, null, 'lock', 1, {}, { acquire: 1 }]) {
-      await expectInvalidArgument(withLock(bad as never, () => 1), 'lock');
+      await expectInvalidArgument(
+        withLock(bad as never, () => 1),
+        'lock',
+      );
     }
     for (const bad of [undefined, null, 'fn', {}]) {
       await expectInvalidArgument(withLock(lock, bad as never), 'fn');
@@ -134,7 +140,10 @@ describe('withPermits', () => {
 
   it('rejects bad arguments with typed errors', async () => {
     for (const bad of [undefined, null, 'sem', {}, { acquire() {} }]) {
-      await expectInvalidArgument(withPermits(bad as never, 1, () => 1), 'semaphore');
+      await expectInvalidArgument(
+        withPermits(bad as never, 1, () => 1),
+        'semaphore',
+      );
     }
     await expectInvalidArgument(withPermits(recordingSemaphore(), 1, 'fn' as never), 'fn');
   });

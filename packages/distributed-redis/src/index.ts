@@ -1,5 +1,14 @@
 export type { RedisClient } from './internal/client.js';
 export type { CommonOptions } from './internal/options.js';
+export type { HoldBackend, LeaseTiming } from './redis-lease.js';
+export { RedisLease } from './redis-lease.js';
+export type { RedisElectionKeys, RedisElectionOptions } from './redis-election.js';
+export { MAX_CAMPAIGN_VALUE, RedisElection } from './redis-election.js';
 export type { RedisLockKeys, RedisLockOptions } from './redis-lock.js';
 export { RedisLock } from './redis-lock.js';
-export { RedisLease } from './redis-lease.js';
+export type { RedisReadWriteLockKeys, RedisReadWriteLockOptions } from './redis-read-write-lock.js';
+export { RedisReadWriteLock } from './redis-read-write-lock.js';
+export type { RedisSemaphoreKeys, RedisSemaphoreOptions } from './redis-semaphore.js';
+export { MAX_PERMITS, RedisSemaphore } from './redis-semaphore.js';
+export type { RedlockOptions } from './redlock.js';
+export { Redlock } from './redlock.js';

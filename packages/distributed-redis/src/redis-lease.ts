@@ -98,7 +98,8 @@ export class RedisLease extends BaseLease {
     } catch (error) {
       throw new BackendError(`Redis failed while extending ${this.resource}`, { cause: error });
     }
-    if (this.#phase === Phase.Ended) throw new NotHeldError(`The lease on ${this.resource} has ended`, this.resource);
+    // The lease may have ended during the round trip.
+    if ((this.#phase as Phase) === Phase.Ended) throw new NotHeldError(`The lease on ${this.resource} has ended`, this.resource);
     if (!extended || sentAt + this.#timing.ttl - this.#timing.drift <= performance.now()) {
       const error = new LeaseLostError(`The hold on ${this.resource} expired or was taken before it could be extended`, this.resource);
       this.#lose(error);

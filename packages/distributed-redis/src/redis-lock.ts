@@ -1,6 +1,6 @@
 import { type AcquireOptions, checkAcquireOptions, type Lock } from '@cf/core';
 import { Acquirer } from './internal/acquirer.js';
-import { checkClient, type RedisClient } from './internal/client.js';
+import { checkClient, isOne, type RedisClient } from './internal/client.js';
 import { checkResourceName, resourceBase } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
 import { lockAcquire, lockExtend, lockRelease } from './internal/scripts.js';
@@ -95,7 +95,11 @@ export class RedisLock implements Lock {
    * ```
    */
   acquire(options?: AcquireOptions): Promise<RedisLease> {
-    checkAcquireOptions(options);
+    try {
+      checkAcquireOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#acquirer.acquire(undefined, options);
   }
 
@@ -117,9 +121,4 @@ export class RedisLock implements Lock {
   get waitersCount(): number {
     return this.#acquirer.waiting;
   }
-}
-
-/** @internal */
-export function isOne(reply: unknown): boolean {
-  return reply === 1;
 }

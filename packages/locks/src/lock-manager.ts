@@ -11,7 +11,7 @@ import {
 import { type CreatedLock, checkCreatedLock, ExternalEntry } from './internal/external-entry.js';
 import { LinkedLease } from './internal/linked-lease.js';
 import { checkHoldTimeout, checkLockAcquireOptions, type LockAcquireOptions } from './internal/options.js';
-import { POLICIES, type ReadWritePolicy, ReadWriteState } from './internal/read-write-state.js';
+import { POLICIES, type ReadWritePolicy, ReadWriteState, type SharedSettings } from './internal/read-write-state.js';
 
 /** How a name is held: alone (`'exclusive'`) or together with other shared holders (`'shared'`). */
 export type LockMode = 'exclusive' | 'shared';
@@ -79,27 +79,7 @@ export interface LockManagerStats extends LockStats {
   readonly names: number;
 }
 
-class NameEntry extends ReadWriteState {
-  readonly #onIdle: (entry: NameEntry) => void;
-
-  constructor(
-    name: string,
-    manager: LockManager,
-    policy: ReadWritePolicy,
-    holdTimeout: number,
-    fence: { value: number },
-    onIdle: (entry: NameEntry) => void,
-  ) {
-    super(name, manager, policy, holdTimeout, fence);
-    this.#onIdle = onIdle;
-  }
-
-  protected override onIdle(): void {
-    this.#onIdle(this);
-  }
-}
-
-type Entry = NameEntry | ExternalEntry;
+type Entry = ReadWriteState | ExternalEntry;
 
 function checkMode(mode: unknown, name: string): boolean {
   if (mode === undefined || mode === 'exclusive') return false;
@@ -133,10 +113,8 @@ function counters(entry: Entry): LockStats {
  */
 export class LockManager {
   readonly #entries = new Map<string, Entry>();
-  readonly #fence = { value: 0 };
+  readonly #shared: SharedSettings;
   readonly #defaultTimeout: number | undefined;
-  readonly #holdTimeout: number;
-  readonly #policy: ReadWritePolicy;
   readonly #createLock: ((name: string) => CreatedLock) | undefined;
   readonly #totals = { acquisitions: 0, contended: 0, timeouts: 0, aborts: 0 };
   readonly #remove = (entry: Entry): void => {
@@ -158,13 +136,13 @@ export class LockManager {
     checkOptionsObject(options, 'options');
     checkTimeout(options?.defaultTimeout, 'options.defaultTimeout');
     this.#defaultTimeout = options?.defaultTimeout;
-    this.#holdTimeout = checkHoldTimeout(options?.defaultHoldTimeout, 'options.defaultHoldTimeout') ?? 0;
+    const holdTimeout = checkHoldTimeout(options?.defaultHoldTimeout, 'options.defaultHoldTimeout') ?? 0;
     const policy = options?.policy ?? 'write-preferring';
     if (!POLICIES.includes(policy)) {
       const allowed = POLICIES.map((p) => `'${p}'`).join(', ');
       throw invalidArgument(typeof policy === 'string' ? 'range' : 'type', 'options.policy', policy, allowed);
     }
-    this.#policy = policy;
+    this.#shared = { lock: this, policy, holdTimeout, fence: 0, seq: 0, onIdle: this.#remove };
     if (options?.createLock !== undefined) checkFunction(options.createLock, 'options.createLock');
     this.#createLock = options?.createLock;
   }
@@ -232,7 +210,7 @@ export class LockManager {
     if (entry instanceof ExternalEntry) {
       try {
         const inner = await entry.side(shared).tryAcquire();
-        return inner === undefined ? undefined : entry.wrap(inner, holdTimeout ?? this.#holdTimeout);
+        return inner === undefined ? undefined : entry.wrap(inner, holdTimeout ?? this.#shared.holdTimeout);
       } finally {
         entry.releaseIfIdle();
       }
@@ -303,7 +281,7 @@ export class LockManager {
       await Promise.allSettled(leases.map((lease) => lease.release()));
       throw error;
     }
-    return new LinkedLease(sorted.join(', '), leases, holdTimeout ?? this.#holdTimeout, undefined);
+    return new LinkedLease(sorted.join(', '), leases, holdTimeout ?? this.#shared.holdTimeout, undefined);
   }
 
   /**
@@ -387,7 +365,7 @@ export class LockManager {
     if (entry === undefined) {
       const createLock = this.#createLock;
       if (createLock === undefined) {
-        entry = new NameEntry(name, this, this.#policy, this.#holdTimeout, this.#fence, this.#remove);
+        entry = new ReadWriteState(name, this.#shared);
       } else {
         entry = new ExternalEntry(name, checkCreatedLock(createLock(name), name), this.#remove);
       }
@@ -414,7 +392,7 @@ export class LockManager {
     if (options?.timeout !== undefined) waitOptions.timeout = options.timeout;
     if (options?.priority !== undefined) waitOptions.priority = options.priority;
     if (options?.owner !== undefined) waitOptions.owner = options.owner;
-    return entry.acquire(side, waitOptions, holdTimeout ?? this.#holdTimeout);
+    return entry.acquire(side, waitOptions, holdTimeout ?? this.#shared.holdTimeout);
   }
 }
 

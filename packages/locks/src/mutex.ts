@@ -10,8 +10,11 @@ import {
   nextId,
 } from './internal/options.js';
 
-// Lets the lease reach the mutex's private unlock without exposing it on the public class.
+// Module functions defined in the class's static block: they reach its private state without
+// private methods, which would add a brand field to every instance.
 let unlock: (mutex: Mutex) => void;
+let newLease: (mutex: Mutex, fence: number, holdTimeout: number | undefined, owner: unknown, waitStart: number) => Lease;
+let acquireSlow: (mutex: Mutex, options: LockAcquireOptions | undefined) => Promise<Lease>;
 
 class MutexLease extends BaseLease {
   readonly #mutex: Mutex;
@@ -28,6 +31,12 @@ class MutexLease extends BaseLease {
 }
 
 type Queue = WaitQueue<HoldRequest | undefined, Lease>;
+
+/** Name and hold limit of a mutex that has a default hold limit. */
+interface Config {
+  name: string | undefined;
+  readonly holdTimeout: number;
+}
 
 /**
  * An async mutual-exclusion lock. One lease at a time; waiters are served by priority, then in
@@ -50,15 +59,61 @@ type Queue = WaitQueue<HoldRequest | undefined, Lease>;
  * ```
  */
 export class Mutex implements Lock {
-  #held = false;
-  #fence = 0;
-  #name: string | undefined;
-  #holdTimeout: number;
-  // Created at the first contention: an idle mutex stays a handful of fields.
+  // Three fields keep an idle mutex small. `#state` > 0: held, and it is the last fencing token
+  // handed out; <= 0: free, and -#state is the last token.
+  #state = 0;
+  // The name, or { name, holdTimeout } when there is a default hold limit; the generated name is
+  // made at first use.
+  #config: string | Config | undefined;
+  // Created at the first contention.
   #queue: Queue | undefined = undefined;
 
   static {
-    unlock = (mutex) => mutex.#unlock();
+    unlock = (mutex) => {
+      const waiter = mutex.#queue?.first;
+      if (waiter === undefined) {
+        mutex.#state = -mutex.#state;
+        return;
+      }
+      // Direct hand-off: the mutex stays held and the waiter owns it from this moment.
+      const fence = ++mutex.#state;
+      mutex.#queue!.grant(waiter, newLease(mutex, fence, waiter.request?.holdTimeout, waiter.owner, waiter.enqueuedAt));
+    };
+
+    newLease = (mutex, fence, holdTimeout, owner, waitStart) => {
+      const config = mutex.#config;
+      let resource: string;
+      let limit = 0;
+      if (typeof config === 'string') resource = config;
+      else {
+        resource = mutex.name;
+        if (config !== undefined) limit = config.holdTimeout;
+      }
+      const trace = observing ? { lock: mutex, mode: 'exclusive', owner, waitStart } : undefined;
+      return new MutexLease(mutex, resource, fence, holdTimeout ?? limit, trace);
+    };
+
+    acquireSlow = (mutex, options) => {
+      let holdTimeout: number | undefined;
+      if (options !== undefined) {
+        try {
+          holdTimeout = checkLockAcquireOptions(options);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        // A pre-aborted signal fails even when the mutex is free; the queue rejects it and reports it.
+        if (options.signal?.aborted) return waitQueue(mutex).enqueue(undefined, options);
+      }
+      const state = mutex.#state;
+      if (state <= 0) {
+        mutex.#state = 1 - state;
+        const owner = observing ? resolveOwner(options?.owner) : undefined;
+        return Promise.resolve(newLease(mutex, 1 - state, holdTimeout, owner, 0));
+      }
+      return waitQueue(mutex).enqueue(holdRequest(holdTimeout), options);
+    };
+
+    const waitQueue = (mutex: Mutex): Queue => (mutex.#queue ??= new WaitQueue({ resource: mutex.name, lock: mutex }));
   }
 
   /**
@@ -66,19 +121,23 @@ export class Mutex implements Lock {
    * @throws TypeError / RangeError (code `ERR_CF_INVALID_ARG`) for a bad option
    */
   constructor(options?: LockOptions) {
-    const checked = checkLockOptions(options);
-    this.#name = checked.name;
-    this.#holdTimeout = checked.holdTimeout;
+    if (options !== undefined) {
+      const { name, holdTimeout } = checkLockOptions(options);
+      this.#config = holdTimeout === 0 ? name : { name, holdTimeout };
+    }
   }
 
   /** The resource name: `options.name`, or a generated `mutex#<n>`. */
   get name(): string {
-    return (this.#name ??= `mutex#${nextId()}`);
+    const config = this.#config;
+    if (typeof config === 'string') return config;
+    if (config === undefined) return (this.#config = `mutex#${nextId()}`);
+    return (config.name ??= `mutex#${nextId()}`);
   }
 
   /** `true` while a lease is held. */
   get isLocked(): boolean {
-    return this.#held;
+    return this.#state > 0;
   }
 
   /** Number of callers waiting in `acquire()`. */
@@ -99,11 +158,12 @@ export class Mutex implements Lock {
    * ```
    */
   acquire(options?: LockAcquireOptions): Promise<Lease> {
-    if (options === undefined && !this.#held) {
-      this.#held = true;
-      return Promise.resolve(this.#lease(this.#holdTimeout, undefined, 0));
+    const state = this.#state;
+    if (options === undefined && state <= 0) {
+      this.#state = 1 - state;
+      return Promise.resolve(newLease(this, 1 - state, undefined, undefined, 0));
     }
-    return this.#acquireSlow(options);
+    return acquireSlow(this, options);
   }
 
   /**
@@ -129,9 +189,10 @@ export class Mutex implements Lock {
    * ```
    */
   tryAcquireSync(): Lease | undefined {
-    if (this.#held) return undefined;
-    this.#held = true;
-    return this.#lease(this.#holdTimeout, undefined, 0);
+    const state = this.#state;
+    if (state > 0) return undefined;
+    this.#state = 1 - state;
+    return newLease(this, 1 - state, undefined, undefined, 0);
   }
 
   /**
@@ -153,46 +214,5 @@ export class Mutex implements Lock {
     } finally {
       lease.release();
     }
-  }
-
-  #acquireSlow(options: LockAcquireOptions | undefined): Promise<Lease> {
-    let holdTimeout: number | undefined;
-    if (options !== undefined) {
-      try {
-        holdTimeout = checkLockAcquireOptions(options);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      // A pre-aborted signal fails even when the mutex is free; the queue rejects it and reports it.
-      if (options.signal?.aborted) return this.#waitQueue().enqueue(undefined, options);
-    }
-    if (!this.#held) {
-      this.#held = true;
-      const owner = observing ? resolveOwner(options?.owner) : undefined;
-      return Promise.resolve(this.#lease(holdTimeout ?? this.#holdTimeout, owner, 0));
-    }
-    return this.#waitQueue().enqueue(holdRequest(holdTimeout), options);
-  }
-
-  #waitQueue(): Queue {
-    return (this.#queue ??= new WaitQueue({ resource: this.name, lock: this }));
-  }
-
-  #lease(holdTimeout: number, owner: unknown, waitStart: number): Lease {
-    const trace = observing ? { lock: this, mode: 'exclusive', owner, waitStart } : undefined;
-    return new MutexLease(this, this.#name ?? this.name, ++this.#fence, holdTimeout, trace);
-  }
-
-  #unlock(): void {
-    const queue = this.#queue;
-    const waiter = queue?.first;
-    if (waiter === undefined) {
-      this.#held = false;
-      return;
-    }
-    // Direct hand-off: the mutex stays held and the waiter owns it from this moment.
-    const request = waiter.request;
-    const holdTimeout = request === undefined ? this.#holdTimeout : request.holdTimeout;
-    queue!.grant(waiter, this.#lease(holdTimeout, waiter.owner, waiter.enqueuedAt));
   }
 }

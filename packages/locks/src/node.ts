@@ -8,19 +8,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { checkFunction, invalidArgument, setOwnerResolver } from '@cf/core';
 
 const storage = new AsyncLocalStorage<unknown>();
-let installed = false;
 let ownerCount = 0;
+const resolveFromContext = (): unknown => storage.getStore();
 
 /** The owner token `runAsOwner` creates when none is given; `id` helps when reading events. */
 class AsyncContextOwner {
   readonly id: number = ++ownerCount;
 }
 
-function install(): void {
-  if (installed) return;
-  installed = true;
-  setOwnerResolver(() => storage.getStore());
-}
 
 /**
  * Runs `fn` as one owner. Inside `fn`, and in everything it starts that inherits its async
@@ -33,7 +28,7 @@ function install(): void {
  * under one owner can both enter a `ReentrantMutex` at once. Give each concurrent branch its
  * own `runAsOwner` when they must exclude each other.
  *
- * The first call installs the owner resolver of `@cf/core` (see `setOwnerResolver`).
+ * Each call installs this module's owner resolver in `@cf/core` (see `setOwnerResolver`).
  *
  * @param fn - the work to run as the owner
  * @param owner - the owner token (default: a new unique object)
@@ -55,7 +50,8 @@ function install(): void {
 export function runAsOwner<T>(fn: () => T, owner?: unknown): T {
   checkFunction(fn, 'fn');
   if (owner === null) throw invalidArgument('type', 'owner', owner, 'an owner token (any value but null), or undefined');
-  install();
+  // Set on every call (an assignment), so a resolver replaced in between is put back.
+  setOwnerResolver(resolveFromContext);
   return storage.run(owner === undefined ? new AsyncContextOwner() : owner, fn);
 }
 

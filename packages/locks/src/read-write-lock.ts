@@ -122,7 +122,14 @@ export class ReadWriteLock implements ReadWriteLockContract {
       );
     }
     this.policy = policy;
-    this.#state = new ReadWriteState(name ?? `read-write-lock#${nextId()}`, this, policy, holdTimeout, { value: 0 });
+    this.#state = new ReadWriteState(name ?? `read-write-lock#${nextId()}`, {
+      lock: this,
+      policy,
+      holdTimeout,
+      fence: 0,
+      seq: 0,
+      onIdle: undefined,
+    });
     this.read = new Side(this.#state, false);
     this.write = new Side<WriteLease>(this.#state, true);
   }

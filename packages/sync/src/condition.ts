@@ -1,6 +1,12 @@
 import type { AcquireOptions, Lease, Lock } from '@cf/core';
 import { invalidArgument, NotHeldError, observing, semaphoreAsLock, WaitQueue } from '@cf/core';
-import { checkPrimitiveOptions, nextId, type PrimitiveOptions, rejectBadWaitOptions, reportPass } from './internal/options.js';
+import {
+  checkPrimitiveOptions,
+  nextId,
+  type PrimitiveOptions,
+  rejectBadWaitOptions,
+  reportPass,
+} from './internal/options.js';
 import { Semaphore } from './semaphore.js';
 
 // Each wait queues a fresh token, so that a wait whose release failed can find and remove its own waiter.

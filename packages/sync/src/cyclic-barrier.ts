@@ -1,4 +1,12 @@
-import { BrokenBarrierError, checkFunction, checkInteger, observing, resolveOwner, TimeoutError, WaitQueue } from '@cf/core';
+import {
+  BrokenBarrierError,
+  checkFunction,
+  checkInteger,
+  observing,
+  resolveOwner,
+  TimeoutError,
+  WaitQueue,
+} from '@cf/core';
 import {
   checkPrimitiveOptions,
   grantAll,

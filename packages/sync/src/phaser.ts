@@ -1,5 +1,22 @@
-import { ClosedError, checkFunction, checkInteger, invalidArgument, NotHeldError, observing, resolveOwner, WaitQueue } from '@cf/core';
-import { checkPrimitiveOptions, grantAll, MAX_COUNT, nextId, rejectBadWaitOptions, reportPass, type WaitOptions } from './internal/options.js';
+import {
+  ClosedError,
+  checkFunction,
+  checkInteger,
+  invalidArgument,
+  NotHeldError,
+  observing,
+  resolveOwner,
+  WaitQueue,
+} from '@cf/core';
+import {
+  checkPrimitiveOptions,
+  grantAll,
+  MAX_COUNT,
+  nextId,
+  rejectBadWaitOptions,
+  reportPass,
+  type WaitOptions,
+} from './internal/options.js';
 
 /**
  * Decides, each time a phase completes, whether the phaser terminates.
@@ -257,7 +274,8 @@ export class Phaser {
     const phase = this.#phase;
     let terminate: boolean;
     try {
-      terminate = this.#onAdvance === undefined ? this.#registered === 0 : this.#onAdvance(phase, this.#registered) === true;
+      terminate =
+        this.#onAdvance === undefined ? this.#registered === 0 : this.#onAdvance(phase, this.#registered) === true;
     } catch (error) {
       throw this.#terminate(error);
     }

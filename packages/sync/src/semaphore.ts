@@ -82,7 +82,8 @@ type Queue = WaitQueue<Request, SemaphoreLease>;
 let returnPermits: (semaphore: Semaphore, permits: number) => void;
 
 class PermitLease extends BaseLease implements SemaphoreLease {
-  readonly permits: number;
+  // Private, so that no caller can change what the release gives back.
+  readonly #permits: number;
   readonly #semaphore: Semaphore;
 
   constructor(
@@ -95,14 +96,24 @@ class PermitLease extends BaseLease implements SemaphoreLease {
   ) {
     super(resource, fence, trace);
     this.#semaphore = semaphore;
-    this.permits = permits;
+    this.#permits = permits;
     if (holdTimeout !== 0) this.limitHoldTime(holdTimeout);
   }
 
+  /** How many permits this lease holds and returns, once, when released. */
+  get permits(): number {
+    return this.#permits;
+  }
+
   protected releaseHold(): void {
-    returnPermits(this.#semaphore, this.permits);
+    returnPermits(this.#semaphore, this.#permits);
   }
 }
+
+// Resolving a promise with an object looks up its `then`; a miss walks the whole prototype chain
+// and costs about as much as the rest of an uncontended acquire. An inert `then` on the first
+// prototype ends the lookup there. It is not a function, so the lease is still not a thenable.
+Object.defineProperty(PermitLease.prototype, 'then', { value: undefined });
 
 /**
  * A counting, weighted semaphore with priorities. Each lease holds some permits and returns
@@ -153,7 +164,12 @@ export class Semaphore implements SemaphoreContract {
     const max = options?.maxPermits;
     this.#maxPermits = max === undefined ? Math.max(permits, 1) : checkInteger(max, 'options.maxPermits', 1, MAX_COUNT);
     if (permits > this.#maxPermits) {
-      throw invalidArgument('range', 'permits', permits, `an integer from 0 to ${this.#maxPermits} (options.maxPermits)`);
+      throw invalidArgument(
+        'range',
+        'permits',
+        permits,
+        `an integer from 0 to ${this.#maxPermits} (options.maxPermits)`,
+      );
     }
     this.#barging = options?.barging === undefined ? false : checkBoolean(options.barging, 'options.barging');
     this.#holdTimeout = checkHoldTimeout(options?.defaultHoldTimeout, 'options.defaultHoldTimeout') ?? 0;
@@ -201,9 +217,17 @@ export class Semaphore implements SemaphoreContract {
    * ```
    */
   acquire(permits = 1, options?: SemaphoreAcquireOptions): Promise<SemaphoreLease> {
-    if (options === undefined && permits === 1 && this.#available > 0 && (this.#idle() || this.#barging)) {
-      this.#available--;
-      return Promise.resolve(this.#lease(1, this.#holdTimeout, observing ? resolveOwner(undefined) : undefined, 0));
+    // The two common shapes, one permit without options, free or contended, skip all checks.
+    if (options === undefined && permits === 1) {
+      const queue = this.#queue;
+      if (this.#available > 0) {
+        if (queue === undefined || queue.size === 0 || this.#barging) {
+          this.#available--;
+          return Promise.resolve(this.#lease(1, this.#holdTimeout, observing ? resolveOwner(undefined) : undefined, 0));
+        }
+      } else if (queue !== undefined) {
+        return queue.enqueue(1, undefined);
+      }
     }
     return this.#acquireSlow(permits, options);
   }
@@ -331,7 +355,7 @@ export class Semaphore implements SemaphoreContract {
 
   #return(permits: number): void {
     this.#available += permits;
-    if (this.#queue !== undefined && this.#queue.size > 1) this.#dispatch();
+    if (this.#queue !== undefined && this.#queue.size !== 0) this.#dispatch();
   }
 
   // Hands free permits to waiters in service order; stops at the first one they do not suffice

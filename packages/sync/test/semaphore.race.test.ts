@@ -95,15 +95,17 @@ describe('Semaphore under arbitrary interleavings', () => {
           };
           try {
             const runs = tasks.map(run);
-            for (const permits of resizes) void step(scheduler, `resize ${permits}`).then(() => semaphore.resize(permits));
+            for (const permits of resizes)
+              void step(scheduler, `resize ${permits}`).then(() => semaphore.resize(permits));
             for (let tick = 0; tick < ticks; tick++) void step(scheduler, 'tick').then(() => vi.advanceTimersByTime(1));
             await drain(scheduler);
             // Full size: every waiter that is still queued can now be served.
             semaphore.resize(MAX);
             await drain(scheduler);
-            await Promise.all(runs);
             expect(violations).toEqual([]);
+            // A lost waiter would leave its run pending forever: check before awaiting the runs.
             expect(outcomes.filter((o) => o !== undefined)).toHaveLength(tasks.length);
+            await Promise.all(runs);
             tasks.forEach((task, index) => {
               if (task.cancel === 'none') expect(outcomes[index]).toBe('granted');
               if (task.cancel === 'pre-aborted') expect(outcomes[index]).toBe('rejected');

@@ -3,24 +3,7 @@ import type { LockEvent } from '@cf/core';
 import { addObserver, isTimeoutError, Priority, TimeoutError, withPermits } from '@cf/core';
 import { Semaphore } from '@cf/sync';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-
-// Lets every already-queued promise reaction run.
-const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-function track<T>(promise: Promise<T>): { readonly settled: boolean; value?: T; error?: unknown } {
-  const state: { settled: boolean; value?: T; error?: unknown } = { settled: false };
-  promise.then(
-    (value) => {
-      state.settled = true;
-      state.value = value;
-    },
-    (error: unknown) => {
-      state.settled = true;
-      state.error = error;
-    },
-  );
-  return state;
-}
+import { FAKE_TIMERS, flush, track } from './helpers.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -90,11 +73,16 @@ describe('Semaphore: weighted permits and order', () => {
     const semaphore = new Semaphore(1);
     const holder = await semaphore.acquire();
     const order: string[] = [];
+    const logged = (name: string, priority?: number) =>
+      semaphore.acquire(1, { priority }).then((lease) => {
+        order.push(name);
+        return lease;
+      });
     const waits = [
-      semaphore.acquire(1, { priority: Priority.LOW }).then((l) => (order.push('low'), l)),
-      semaphore.acquire(1).then((l) => (order.push('normal-1'), l)),
-      semaphore.acquire(1, { priority: Priority.CRITICAL }).then((l) => (order.push('critical'), l)),
-      semaphore.acquire(1).then((l) => (order.push('normal-2'), l)),
+      logged('low', Priority.LOW),
+      logged('normal-1'),
+      logged('critical', Priority.CRITICAL),
+      logged('normal-2'),
     ];
     await holder.release();
     for (const wait of waits) void wait.then((lease) => lease.release());
@@ -121,6 +109,9 @@ describe('Semaphore: leases', () => {
     const semaphore = new Semaphore(4);
     const lease = await semaphore.acquire(3);
     const other = await semaphore.acquire(1);
+    expect(() => {
+      (lease as { permits: number }).permits = 100;
+    }).toThrow(TypeError);
     await lease.release();
     await lease.release();
     await lease[Symbol.asyncDispose]();
@@ -163,7 +154,7 @@ describe('Semaphore: leases', () => {
   });
 
   it('holdTimeout aborts lease.signal with a TimeoutError but keeps the permits held', async () => {
-    vi.useFakeTimers();
+    vi.useFakeTimers(FAKE_TIMERS);
     const semaphore = new Semaphore(2, { defaultHoldTimeout: 1000 });
     const byDefault = await semaphore.acquire();
     const own = await semaphore.acquire(1, { holdTimeout: 100 });
@@ -180,7 +171,7 @@ describe('Semaphore: leases', () => {
   });
 
   it('holdTimeout applies to queued waiters too, and Infinity disables the default', async () => {
-    vi.useFakeTimers();
+    vi.useFakeTimers(FAKE_TIMERS);
     const semaphore = new Semaphore(1, { defaultHoldTimeout: 50 });
     const holder = await semaphore.acquire(1, { holdTimeout: Number.POSITIVE_INFINITY });
     const queuedOwn = semaphore.acquire(1, { holdTimeout: 20 });
@@ -213,7 +204,7 @@ describe('Semaphore: leases', () => {
 
 describe('Semaphore: timeouts and aborts', () => {
   it('a timed-out waiter leaves the queue and takes nothing', async () => {
-    vi.useFakeTimers();
+    vi.useFakeTimers(FAKE_TIMERS);
     const semaphore = new Semaphore(1);
     const holder = await semaphore.acquire();
     const waiting = semaphore.acquire(1, { timeout: 100 });
@@ -227,7 +218,7 @@ describe('Semaphore: timeouts and aborts', () => {
   });
 
   it('a heavy head that times out lets the lighter waiters behind it in', async () => {
-    vi.useFakeTimers();
+    vi.useFakeTimers(FAKE_TIMERS);
     const semaphore = new Semaphore(3);
     const held = await semaphore.acquire(2);
     const heavy = semaphore.acquire(3, { timeout: 50 });
@@ -353,7 +344,7 @@ describe('Semaphore: resize', () => {
 
 describe('Semaphore: observer events', () => {
   it('reports wait, acquired, released, timeout and aborted with permits', async () => {
-    vi.useFakeTimers();
+    vi.useFakeTimers(FAKE_TIMERS);
     const events: LockEvent[] = [];
     const stop = addObserver((event) => events.push(event));
     try {

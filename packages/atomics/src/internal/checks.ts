@@ -43,3 +43,14 @@ export function checkCount(count: unknown, name = 'count'): number {
 export function checkIndex(index: unknown, length: number, name = 'index'): number {
   return checkInteger(index, name, 0, length - 1);
 }
+
+const UINT32_DELTA = 'an integer from -4294967295 to 4294967295';
+
+/** Checks a delta added to a uint32 (negative deltas subtract, wrapping at 32 bits). */
+export function checkUint32Delta(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw invalidArgument('type', name, value, UINT32_DELTA);
+  if (!Number.isInteger(value) || value > 0xffffffff || value < -0xffffffff) {
+    throw invalidArgument('range', name, value, UINT32_DELTA);
+  }
+  return value;
+}

@@ -1,26 +1,8 @@
 import { checkInteger, invalidArgument } from '@cf/core';
 
-/**
- * Where a shared structure lives: a `SharedArrayBuffer` and the byte offset of its region.
- * Structured-clone-safe, so it can be posted to a worker.
- */
-export interface RegionHandle {
-  /** The shared memory. */
-  readonly buffer: SharedArrayBuffer;
-  /** Start of the structure's region, in bytes from the start of `buffer`. */
-  readonly byteOffset: number;
-}
+import type { Placement, RegionHandle } from '../placement.js';
 
-/**
- * Where to build a new structure: in `buffer` at `byteOffset` (default 0). Leave both out to
- * allocate a buffer of exactly the structure's size.
- */
-export interface Placement {
-  /** An existing buffer to build the structure in, e.g. one holding several structures. */
-  readonly buffer?: SharedArrayBuffer | undefined;
-  /** Offset of the region in `buffer` (default 0); must respect the structure's alignment. */
-  readonly byteOffset?: number | undefined;
-}
+export type { Placement, RegionHandle };
 
 /** The size of a cache line on the machines Node runs on; slots this far apart never share one. */
 export const CACHE_LINE = 64;

@@ -103,7 +103,34 @@ export function backendError(what: string, error: unknown): BackendError {
   return new BackendError(`etcd ${what} failed: ${detail}`, { cause: error });
 }
 
+/**
+ * Whether the etcd3 client was closed. Its open streams keep working after `close()`, so a
+ * session would otherwise keep its lease alive forever; this reads etcd3's connection pool
+ * (best effort: `false` when the shape is unknown).
+ * @param client - raw client
+ */
+export function isClientClosed(client: RawClient): boolean {
+  const hosts = (client as unknown as { pool?: { hosts?: unknown } }).pool?.hosts;
+  return Array.isArray(hosts) && hosts.length > 0 && hosts.every((host) => (host as { closed?: unknown })?.closed === true);
+}
+
 /** Deadline option for one call of at most `ms`. */
 export function deadline(ms: number): CallOptions {
   return { deadline: Date.now() + ms };
 }
+
+// Numeric enum values of etcd's protobuf API (etcd3 passes numbers; strings must be the proto names).
+/** `RangeRequest.SortOrder.ASCEND` */
+export const SORT_ASCEND = 1;
+/** `RangeRequest.SortOrder.DESCEND` */
+export const SORT_DESCEND = 2;
+/** `RangeRequest.SortTarget.CREATE` */
+export const SORT_BY_CREATE = 2;
+/** `Compare.CompareTarget.CREATE` */
+export const COMPARE_CREATE = 1;
+/** `Compare.CompareTarget.VALUE` */
+export const COMPARE_VALUE = 3;
+/** `Compare.CompareResult.EQUAL` */
+export const COMPARE_EQUAL = 0;
+/** `WatchCreateRequest.FilterType.NOPUT` */
+export const FILTER_NOPUT = 0;

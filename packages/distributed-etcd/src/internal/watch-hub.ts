@@ -1,5 +1,5 @@
 import type { IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
-import type { RawClient } from './client.js';
+import { FILTER_NOPUT, type RawClient } from './client.js';
 
 /** What a watch reports: its events, or that it was reset (compaction or a server-side cancel). */
 export type WatchListener = (events: IEvent[] | undefined) => void;
@@ -227,7 +227,7 @@ export class WatchHub {
         key: watch.key,
         ...(watch.end === undefined ? {} : { range_end: watch.end }),
         start_revision: watch.next.toString(),
-        ...(watch.noPut ? { filters: ['NOPUT'] } : {}),
+        ...(watch.noPut ? { filters: [FILTER_NOPUT] } : {}),
       },
     });
   }

@@ -1,9 +1,12 @@
 import {
   type AcquireOptions,
   BackendError,
+  emit,
   isConcurrencyError,
   type LeaseTrace,
   observing,
+  resolveOwner,
+  TimeoutError,
   type Waiter,
   WaitQueue,
 } from '@cf/core';
@@ -59,6 +62,7 @@ export class Acquirer<R> {
   #dirty = false;
   #held = 0;
   #registered = false;
+  #cancelScheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #unlisten: (() => void) | undefined = undefined;
   readonly #wake: Wake = () => {
@@ -89,9 +93,23 @@ export class Acquirer<R> {
    * Queues `request` and resolves with a lease. Options must already be validated.
    */
   acquire(request: R, options: AcquireOptions | undefined): Promise<RedisLease> {
+    // `timeout: 0` means "only if free now": one attempt, not an instant rejection.
+    if (options?.timeout === 0 && options.signal?.aborted !== true) return this.#acquireNow(request, options);
     const promise = this.#queue.enqueue(request, options);
     this.#pump();
     return promise;
+  }
+
+  async #acquireNow(request: R, options: AcquireOptions): Promise<RedisLease> {
+    const lease = await this.tryAcquire(request);
+    if (lease !== undefined) return lease;
+    const { resource, lock, mode } = this.#options;
+    const error = new TimeoutError(`${resource} is not available now (timeout 0)`, 0);
+    if (observing) {
+      const owner = resolveOwner(options.owner);
+      emit({ type: 'timeout', resource, mode, lock, owner, timestamp: performance.now(), waitTime: 0, error });
+    }
+    throw error;
   }
 
   /** One attempt if nobody of ours waits or holds exclusively; never queues on the server. */
@@ -209,9 +227,15 @@ export class Acquirer<R> {
     return new BackendError(`Redis failed while acquiring ${this.#options.resource}`, { cause: error });
   }
 
+  // Deferred: when one signal aborts many waiters, they all leave before anything is retried.
   #afterCancel(): void {
-    if (this.#queue.size === 0) this.#settled();
-    else this.#pump();
+    if (this.#cancelScheduled) return;
+    this.#cancelScheduled = true;
+    queueMicrotask(() => {
+      this.#cancelScheduled = false;
+      if (this.#queue.size === 0) this.#settled();
+      else this.#pump();
+    });
   }
 
   // Stops waiting machinery once no caller of ours waits any more.

@@ -17,3 +17,8 @@ export function checkClient(value: unknown, argument: string): RedisClient {
   }
   return value as RedisClient;
 }
+
+/** `true` for the integer reply 1 (scripts answer 1 for done, 0 for not ours). */
+export function isOne(reply: unknown): boolean {
+  return reply === 1;
+}

@@ -7,6 +7,19 @@ import { Script } from './script.js';
 const NOW = `local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)`;
 
+// The fence counter never expires. When it is missing (first use, or a server restarted without
+// persistence) it starts from the server clock in microseconds instead of 1, so tokens keep
+// increasing across such restarts unless the clock goes back (see docs/distributed-redis.md).
+const FENCE = `local function nextFence(key)
+  local value = redis.call('INCR', key)
+  if value == 1 then
+    local clock = redis.call('TIME')
+    value = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+    redis.call('SET', key, string.format('%.0f', value))
+  end
+  return value
+end`;
+
 const HOLDS = `local value = redis.call('GET', KEYS[1])
 if value and string.sub(value, 1, #ARGV[1]) == ARGV[1] then`;
 
@@ -15,8 +28,9 @@ if value and string.sub(value, 1, #ARGV[1]) == ARGV[1] then`;
  * Returns the new fence (> 0) or minus the milliseconds the current holder has left.
  */
 export const lockAcquire: Script = new Script(
-  `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  local fence = redis.call('INCR', KEYS[2])
+  `${FENCE}
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local fence = nextFence(KEYS[2])
   if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], 'acquired') end
   return fence
 end
@@ -75,6 +89,7 @@ end`;
  */
 export const semaphoreAcquire: Script = new Script(
   `${NOW}
+${FENCE}
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
 if #dead > 0 then
   local freed = 0
@@ -83,7 +98,8 @@ if #dead > 0 then
     redis.call('HDEL', KEYS[2], dead[i])
   end
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-  redis.call('HINCRBY', KEYS[2], 'used', -freed)
+  if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2])
+  else redis.call('HINCRBY', KEYS[2], 'used', -freed) end
 end
 local gone = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
 if #gone > 0 then
@@ -105,12 +121,12 @@ if (head == nil or head == waiter) and used + permits <= limit then
     redis.call('ZREM', KEYS[4], waiter)
   end
   ${KEEP('KEYS[1]', 'KEYS[2]')}
-  local fence = redis.call('INCR', KEYS[5])
+  local fence = nextFence(KEYS[5])
   if used + permits < limit and redis.call('ZCARD', KEYS[3]) > 0 then redis.call('PUBLISH', ARGV[6], 'available') end
   return fence
 end
 if waiter ~= '' then
-  if not redis.call('ZSCORE', KEYS[3], waiter) then redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[5]), waiter) end
+  if not redis.call('ZSCORE', KEYS[3], waiter) then redis.call('ZADD', KEYS[3], nextFence(KEYS[5]), waiter) end
   redis.call('ZADD', KEYS[4], now + ttl, waiter)
   ${KEEP('KEYS[4]', 'KEYS[3]')}
 end
@@ -129,6 +145,8 @@ local expiry = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]) or '0')
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HINCRBY', KEYS[2], 'used', -tonumber(permits))
 redis.call('ZREM', KEYS[1], ARGV[1])
+-- The last holder out removes the bookkeeping, so an idle semaphore leaves only its counter.
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[2]) end
 redis.call('PUBLISH', ARGV[2], 'released')
 if expiry > now then return 1 end
 return 0`,
@@ -169,6 +187,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)`;
  */
 export const readAcquire: Script = new Script(
   `${NOW}
+${FENCE}
 ${PURGE_RW}
 local writer = redis.call('PTTL', KEYS[1])
 if writer > 0 then return -writer end
@@ -177,7 +196,7 @@ local waiting = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')[2]
 if waiting then return -math.max(1, tonumber(waiting) - now) end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 ${KEEP('KEYS[2]', '')}
-return redis.call('INCR', KEYS[4])`,
+return nextFence(KEYS[4])`,
   4,
 );
 
@@ -187,12 +206,13 @@ return redis.call('INCR', KEYS[4])`,
  */
 export const writeAcquire: Script = new Script(
   `${NOW}
+${FENCE}
 ${PURGE_RW}
 local writer = redis.call('PTTL', KEYS[1])
 if writer == -2 and redis.call('ZCARD', KEYS[2]) == 0 then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   if ARGV[3] ~= '' then redis.call('ZREM', KEYS[3], ARGV[3]) end
-  return redis.call('INCR', KEYS[4])
+  return nextFence(KEYS[4])
 end
 if ARGV[3] ~= '' then
   redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[3])

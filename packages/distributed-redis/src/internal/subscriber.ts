@@ -77,7 +77,7 @@ export class Subscriber {
   #connect(): RedisClient {
     let connection = this.#connection;
     if (connection === undefined) {
-      connection = this.#client.duplicate() as RedisClient;
+      connection = (this.#client as { duplicate(): RedisClient }).duplicate();
       this.#connection = connection;
       connection.on('message', (channel: string) => this.#notify(channel));
       // Errors surface through failed commands and polling; without a listener ioredis would log them.

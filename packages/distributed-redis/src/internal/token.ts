@@ -6,7 +6,7 @@ const pool = Buffer.allocUnsafe(TOKEN_BYTES * POOL_TOKENS);
 let next = POOL_TOKENS;
 
 /** Length in characters of every token: 128 bits as lower-case hex. */
-export const TOKEN_LENGTH = TOKEN_BYTES * 2;
+export const TOKEN_LENGTH: number = TOKEN_BYTES * 2;
 
 /**
  * A 128-bit random token as 32 hex characters, from the operating system's CSPRNG.

@@ -22,12 +22,6 @@ interface Request {
 type Queue = WaitQueue<Request, Lease>;
 type QueuedRequest = Waiter<Request, Lease>;
 
-const enum Policy {
-  WritePreferring = 0,
-  ReadPreferring = 1,
-  Fair = 2,
-}
-
 let releaseRead: (state: ReadWriteState) => void;
 let releaseWrite: (state: ReadWriteState, downgraded: boolean) => void;
 let downgrade: (state: ReadWriteState, lease: WriteLease) => Lease;
@@ -90,203 +84,236 @@ class WriteLeaseImpl extends BaseLease implements WriteLease {
   }
 }
 
+/** What every state of one owner (a `ReadWriteLock`, or all names of a `LockManager`) shares. */
+export interface SharedSettings {
+  /** The object reported as `lock` in events. */
+  readonly lock: object;
+  readonly policy: ReadWritePolicy;
+  /** Default hold limit (0: none). */
+  readonly holdTimeout: number;
+  /** Last fencing token handed out: shared, so a name's tokens keep rising after it was forgotten. */
+  fence: number;
+  /** Last arrival number, compared under the fair policy. */
+  seq: number;
+  /** Called when a state becomes idle after a release or a cancelled wait. */
+  readonly onIdle: ((state: ReadWriteState) => void) | undefined;
+}
+
+// Only states that ever had to make someone wait carry queues and the rare counters.
+interface Waiting {
+  read: Queue | undefined;
+  write: Queue | undefined;
+  contended: number;
+  timeouts: number;
+  aborts: number;
+}
+
+const WRITER = -1;
+
 /**
  * The state machine behind `ReadWriteLock` and each busy `LockManager` name: who holds, who
  * waits, and who goes next under the policy. Callers validate options before calling in.
  *
- * Invariants: `writer` implies `readers === 0`; when nobody holds, nobody waits (every change
- * of state ends in `dispatch`), so a free lock can be taken without looking at the queues.
+ * Invariants: when nobody holds, nobody waits (every change of state ends in `dispatch`), so a
+ * free lock can be taken without looking at the queues. Five fields, so that a `LockManager`
+ * name costs little while held.
  */
 export class ReadWriteState {
-  writer = false;
-  readers = 0;
+  /** `-1` while a writer holds, otherwise the number of readers holding. */
+  holders = 0;
+  /** Leases granted. */
   acquisitions = 0;
-  contended = 0;
-  timeouts = 0;
-  aborts = 0;
   readonly resource: string;
-  readonly #lock: object;
-  readonly #policy: Policy;
-  readonly #holdTimeout: number;
-  #fence: { value: number };
-  #seq = 0;
-  #readQueue: Queue | undefined = undefined;
-  #writeQueue: Queue | undefined = undefined;
+  private readonly shared: SharedSettings;
+  private waiting: Waiting | undefined = undefined;
 
   static {
-    releaseRead = (state) => state.#releaseRead();
-    releaseWrite = (state, downgraded) => state.#releaseWrite(downgraded);
-    downgrade = (state, lease) => state.#downgrade(lease);
+    releaseRead = (state) => state.releaseRead();
+    releaseWrite = (state, downgraded) => state.releaseWrite(downgraded);
+    downgrade = (state, lease) => state.downgrade(lease);
   }
 
   /**
    * @param resource - the name in leases and events
-   * @param lock - the object reported as `lock` in events
-   * @param policy - a validated policy
-   * @param holdTimeout - default hold limit (0: none)
-   * @param fence - the fencing counter (shared by a manager's names, so tokens never go back)
+   * @param shared - settings shared with the owner's other states
    */
-  constructor(resource: string, lock: object, policy: ReadWritePolicy, holdTimeout: number, fence: { value: number }) {
+  constructor(resource: string, shared: SharedSettings) {
     this.resource = resource;
-    this.#lock = lock;
-    this.#policy =
-      policy === 'write-preferring' ? Policy.WritePreferring : policy === 'fair' ? Policy.Fair : Policy.ReadPreferring;
-    this.#holdTimeout = holdTimeout;
-    this.#fence = fence;
+    this.shared = shared;
+  }
+
+  get writer(): boolean {
+    return this.holders === WRITER;
+  }
+
+  get readers(): number {
+    return this.holders > 0 ? this.holders : 0;
+  }
+
+  get contended(): number {
+    return this.waiting?.contended ?? 0;
+  }
+
+  get timeouts(): number {
+    return this.waiting?.timeouts ?? 0;
+  }
+
+  get aborts(): number {
+    return this.waiting?.aborts ?? 0;
   }
 
   /** Nobody holds and nobody waits. */
   get idle(): boolean {
-    return !this.writer && this.readers === 0 && this.waitingReaders === 0 && this.waitingWriters === 0;
+    return this.holders === 0 && this.waitingReaders === 0 && this.waitingWriters === 0;
   }
 
   get waitingReaders(): number {
-    return this.#readQueue?.size ?? 0;
+    return this.waiting?.read?.size ?? 0;
   }
 
   get waitingWriters(): number {
-    return this.#writeQueue?.size ?? 0;
+    return this.waiting?.write?.size ?? 0;
   }
-
-  /** Called when the state becomes idle after a release or a cancelled wait. */
-  protected onIdle(): void {}
 
   /** Acquires the read side; `holdTimeout` is the validated option (undefined: default). */
   read(options: LockAcquireOptions | undefined, holdTimeout: number | undefined): Promise<Lease> {
-    const signal = options?.signal;
-    if (signal?.aborted) return this.#rejectNow(this.#queue(false), options!);
-    const priority = options?.priority ?? 2;
-    if (!this.writer && this.#readerMayEnter(priority)) {
+    if (options?.signal?.aborted) return this.rejectNow(false, options);
+    if (this.holders !== WRITER && this.readerMayEnter(options?.priority ?? 2)) {
       const owner = observing ? resolveOwner(options?.owner) : undefined;
-      return Promise.resolve(this.#readLease(holdTimeout ?? this.#holdTimeout, owner, 0));
+      return Promise.resolve(this.readLease(holdTimeout, owner, 0));
     }
-    return this.#enqueue(this.#queue(false), options, holdTimeout);
+    return this.enqueue(false, options, holdTimeout);
   }
 
   /** Acquires the write side. */
   write(options: LockAcquireOptions | undefined, holdTimeout: number | undefined): Promise<Lease> {
-    const signal = options?.signal;
-    if (signal?.aborted) return this.#rejectNow(this.#queue(true), options!);
-    if (!this.writer && this.readers === 0) {
+    if (options?.signal?.aborted) return this.rejectNow(true, options);
+    if (this.holders === 0) {
       const owner = observing ? resolveOwner(options?.owner) : undefined;
-      return Promise.resolve(this.#writeLease(holdTimeout ?? this.#holdTimeout, owner, 0));
+      return Promise.resolve(this.writeLease(holdTimeout, owner, 0));
     }
-    return this.#enqueue(this.#queue(true), options, holdTimeout);
+    return this.enqueue(true, options, holdTimeout);
   }
 
   /** Read lease if no waiting is needed. */
   tryRead(holdTimeout: number | undefined, owner: unknown): Lease | undefined {
-    if (this.writer || !this.#readerMayEnter(2)) return undefined;
-    return this.#readLease(holdTimeout ?? this.#holdTimeout, observing ? resolveOwner(owner) : undefined, 0);
+    if (this.holders === WRITER || !this.readerMayEnter(2)) return undefined;
+    return this.readLease(holdTimeout, observing ? resolveOwner(owner) : undefined, 0);
   }
 
   /** Write lease if no waiting is needed. */
   tryWrite(holdTimeout: number | undefined, owner: unknown): Lease | undefined {
-    if (this.writer || this.readers !== 0) return undefined;
-    return this.#writeLease(holdTimeout ?? this.#holdTimeout, observing ? resolveOwner(owner) : undefined, 0);
+    if (this.holders !== 0) return undefined;
+    return this.writeLease(holdTimeout, observing ? resolveOwner(owner) : undefined, 0);
   }
 
-  #queue(write: boolean): Queue {
-    if (write) {
-      return (this.#writeQueue ??= new WaitQueue<Request, Lease>({
-        resource: this.resource,
-        lock: this.#lock,
-        mode: 'exclusive',
-        onCancel: (_waiter, cause) => this.#cancelled(cause),
-      }));
-    }
-    return (this.#readQueue ??= new WaitQueue<Request, Lease>({
+  private queue(write: boolean): Queue {
+    const waiting = (this.waiting ??= { read: undefined, write: undefined, contended: 0, timeouts: 0, aborts: 0 });
+    const existing = write ? waiting.write : waiting.read;
+    if (existing !== undefined) return existing;
+    const queue = new WaitQueue<Request, Lease>({
       resource: this.resource,
-      lock: this.#lock,
-      mode: 'shared',
-      onCancel: (_waiter, cause) => this.#cancelled(cause),
-    }));
+      lock: this.shared.lock,
+      mode: write ? 'exclusive' : 'shared',
+      onCancel: (_waiter, cause) => this.cancelled(cause),
+    });
+    if (write) waiting.write = queue;
+    else waiting.read = queue;
+    return queue;
   }
 
-  #rejectNow(queue: Queue, options: LockAcquireOptions): Promise<Lease> {
-    this.aborts++;
+  private rejectNow(write: boolean, options: LockAcquireOptions): Promise<Lease> {
+    const queue = this.queue(write);
+    this.waiting!.aborts++;
     // The queue rejects a pre-aborted signal at once and reports the `aborted` event.
     return queue.enqueue({ seq: 0, holdTimeout: undefined }, options);
   }
 
-  #enqueue(queue: Queue, options: LockAcquireOptions | undefined, holdTimeout: number | undefined): Promise<Lease> {
-    if (options?.timeout === 0) this.timeouts++;
-    else this.contended++;
-    return queue.enqueue({ seq: ++this.#seq, holdTimeout }, options);
+  private enqueue(write: boolean, options: LockAcquireOptions | undefined, holdTimeout: number | undefined): Promise<Lease> {
+    const queue = this.queue(write);
+    if (options?.timeout === 0) this.waiting!.timeouts++;
+    else this.waiting!.contended++;
+    return queue.enqueue({ seq: ++this.shared.seq, holdTimeout }, options);
   }
 
-  #cancelled(cause: 'aborted' | 'timeout'): void {
-    if (cause === 'timeout') this.timeouts++;
-    else this.aborts++;
-    // A queued writer that leaves may have been the only thing keeping queued readers out.
-    this.#dispatch();
+  private cancelled(cause: 'aborted' | 'timeout'): void {
+    if (cause === 'timeout') this.waiting!.timeouts++;
+    else this.waiting!.aborts++;
+
   }
 
   // A new reader may enter unless a waiting request with the same or more urgency goes first.
-  #readerMayEnter(priority: number): boolean {
-    const reader = this.#readQueue?.first;
+  private readerMayEnter(priority: number): boolean {
+    const waiting = this.waiting;
+    if (waiting === undefined) return true;
+    const reader = waiting.read?.first;
     if (reader !== undefined && reader.priority <= priority) return false;
-    const writer = this.#writeQueue?.first;
+    const writer = waiting.write?.first;
     if (writer === undefined || priority < writer.priority) return true;
-    return priority === writer.priority && this.#policy === Policy.ReadPreferring;
+    return priority === writer.priority && this.shared.policy === 'read-preferring';
   }
 
-  #writerFirst(writer: QueuedRequest, reader: QueuedRequest): boolean {
+  private writerFirst(writer: QueuedRequest, reader: QueuedRequest): boolean {
     if (writer.priority !== reader.priority) return writer.priority < reader.priority;
-    if (this.#policy === Policy.WritePreferring) return true;
-    if (this.#policy === Policy.ReadPreferring) return false;
+    const policy = this.shared.policy;
+    if (policy === 'write-preferring') return true;
+    if (policy === 'read-preferring') return false;
     return writer.request.seq < reader.request.seq;
   }
 
   // Serves waiters while the state allows; every change of state ends here.
-  #dispatch(): void {
-    while (!this.writer) {
-      const writer = this.#writeQueue?.first;
-      const reader = this.#readQueue?.first;
-      if (reader === undefined || (writer !== undefined && this.#writerFirst(writer, reader))) {
-        if (writer !== undefined && this.readers === 0) {
-          const holdTimeout = writer.request.holdTimeout ?? this.#holdTimeout;
-          this.#writeQueue!.grant(writer, this.#writeLease(holdTimeout, writer.owner, writer.enqueuedAt));
+  private dispatch(): void {
+    const waiting = this.waiting;
+    if (waiting !== undefined) {
+      while (this.holders !== WRITER) {
+        const writer = waiting.write?.first;
+        const reader = waiting.read?.first;
+        if (reader === undefined || (writer !== undefined && this.writerFirst(writer, reader))) {
+          if (writer !== undefined && this.holders === 0) {
+            const lease = this.writeLease(writer.request.holdTimeout, writer.owner, writer.enqueuedAt);
+            waiting.write!.grant(writer, lease);
+          }
+          break;
         }
-        break;
+        waiting.read!.grant(reader, this.readLease(reader.request.holdTimeout, reader.owner, reader.enqueuedAt));
       }
-      const holdTimeout = reader.request.holdTimeout ?? this.#holdTimeout;
-      this.#readQueue!.grant(reader, this.#readLease(holdTimeout, reader.owner, reader.enqueuedAt));
     }
-    if (!this.writer && this.readers === 0) this.onIdle();
+    if (this.holders === 0) this.shared.onIdle?.(this);
   }
 
-  #readLease(holdTimeout: number, owner: unknown, waitStart: number): Lease {
-    this.readers++;
+  private readLease(holdTimeout: number | undefined, owner: unknown, waitStart: number): Lease {
+    this.holders++;
     this.acquisitions++;
-    const trace = observing ? { lock: this.#lock, mode: 'shared', owner, waitStart } : undefined;
-    return new ReadLease(this, ++this.#fence.value, holdTimeout, trace);
+    const shared = this.shared;
+    const trace = observing ? { lock: shared.lock, mode: 'shared', owner, waitStart } : undefined;
+    return new ReadLease(this, ++shared.fence, holdTimeout ?? shared.holdTimeout, trace);
   }
 
-  #writeLease(holdTimeout: number, owner: unknown, waitStart: number): Lease {
-    this.writer = true;
+  private writeLease(holdTimeout: number | undefined, owner: unknown, waitStart: number): Lease {
+    this.holders = WRITER;
     this.acquisitions++;
-    const trace = observing ? { lock: this.#lock, mode: 'exclusive', owner, waitStart } : undefined;
-    return new WriteLeaseImpl(this, ++this.#fence.value, holdTimeout, trace);
+    const shared = this.shared;
+    const trace = observing ? { lock: shared.lock, mode: 'exclusive', owner, waitStart } : undefined;
+    return new WriteLeaseImpl(this, ++shared.fence, holdTimeout ?? shared.holdTimeout, trace);
   }
 
-  #releaseRead(): void {
-    if (--this.readers === 0) this.#dispatch();
+  private releaseRead(): void {
+    if (--this.holders === 0) this.dispatch();
   }
 
-  #releaseWrite(downgraded: boolean): void {
+  private releaseWrite(downgraded: boolean): void {
     if (downgraded) return;
-    this.writer = false;
-    this.#dispatch();
+    this.holders = 0;
+    this.dispatch();
   }
 
-  #downgrade(lease: WriteLease): Lease {
-    // Take the read hold before the write hold ends, so the lock is never free in between.
-    const read = this.#readLease(this.#holdTimeout, undefined, 0);
+  private downgrade(lease: WriteLease): Lease {
+    // The read hold replaces the write hold in one step, so the lock is never free in between.
+    this.holders = 0;
+    const read = this.readLease(undefined, undefined, 0);
     this.acquisitions--;
-    this.writer = false;
     lease.release();
-    this.#dispatch();
+    this.dispatch();
     return read;
   }
 }

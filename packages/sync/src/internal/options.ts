@@ -1,7 +1,21 @@
 import type { AcquireOptions, WaitQueue } from '@cf/core';
-import { checkAcquireOptions, checkDuration, checkName, checkOptionsObject, emit, invalidArgument, observing } from '@cf/core';
+import {
+  checkAcquireOptions,
+  checkDuration,
+  checkName,
+  checkOptionsObject,
+  emit,
+  invalidArgument,
+  observing,
+} from '@cf/core';
 
-/** The largest count of permits, parties or latch steps a primitive accepts (2^31 - 1). */
+/**
+ * The largest count of permits, parties or latch steps a primitive accepts (2^31 - 1).
+ * @example
+ * ```ts
+ * const unbounded = new Semaphore(0, { maxPermits: MAX_COUNT });
+ * ```
+ */
 export const MAX_COUNT = 2_147_483_647;
 
 /**
@@ -78,7 +92,15 @@ export function rejectBadWaitOptions(options: unknown): Promise<never> | undefin
  */
 export function reportPass(lock: object, resource: string, mode: string, owner: unknown, waitStart: number): void {
   const timestamp = performance.now();
-  emit({ type: 'acquired', resource, mode, lock, owner, timestamp, waitTime: waitStart === 0 ? 0 : timestamp - waitStart });
+  emit({
+    type: 'acquired',
+    resource,
+    mode,
+    lock,
+    owner,
+    timestamp,
+    waitTime: waitStart === 0 ? 0 : timestamp - waitStart,
+  });
   emit({ type: 'released', resource, mode, lock, owner, timestamp, holdTime: 0 });
 }
 
@@ -105,5 +127,11 @@ export function grantAll<R, V>(queue: WaitQueue<R, V>, value: V, lock: object, m
   }
 }
 
-/** The options of a wait, as the core contract defines them. */
+/**
+ * The options of a wait (`signal`, `timeout`, `priority`, `owner`), as the core contract defines them.
+ * @example
+ * ```ts
+ * await latch.wait({ timeout: 1_000, signal: request.signal, priority: Priority.HIGH });
+ * ```
+ */
 export type WaitOptions = AcquireOptions;

@@ -1,0 +1,14 @@
+export type { BarrierWaitOptions } from './barrier.js';
+export { EtcdBarrier } from './barrier.js';
+export type { DoubleBarrierParty } from './double-barrier.js';
+export { EtcdDoubleBarrier } from './double-barrier.js';
+export { EtcdElection } from './election.js';
+export type { EtcdClient } from './internal/client.js';
+export type { EtcdOptions } from './internal/source.js';
+export { EtcdLease } from './lease.js';
+export { EtcdLock } from './lock.js';
+export type { EtcdLockSide } from './read-write-lock.js';
+export { EtcdReadWriteLock } from './read-write-lock.js';
+export { EtcdSemaphore } from './semaphore.js';
+export type { SessionOptions } from './session.js';
+export { DEFAULT_TTL, Session } from './session.js';

@@ -1,0 +1,130 @@
+import { type AcquireOptions, checkAcquireOptions, type Lock, type ReadWriteLock } from '@cf/core';
+import { Acquirer, type Contender } from './internal/acquirer.js';
+import { checkClient, isOne, type RedisClient } from './internal/client.js';
+import { checkResourceName, resourceBase } from './internal/keys.js';
+import { type CommonOptions, resolveOptions } from './internal/options.js';
+import { entryExtend, lockExtend, lockRelease, readAcquire, readRelease, writeAcquire, writerWithdraw } from './internal/scripts.js';
+import { Subscriber } from './internal/subscriber.js';
+import { randomToken } from './internal/token.js';
+import { type HoldBackend, RedisLease } from './redis-lease.js';
+
+/** Options of {@link RedisReadWriteLock}. */
+export interface RedisReadWriteLockOptions extends CommonOptions {}
+
+/** Where a {@link RedisReadWriteLock} keeps its state. */
+export interface RedisReadWriteLockKeys {
+  /** String: the writer's token, with the hold's expiry as TTL. */
+  readonly writer: string;
+  /** Sorted set: reader token -> expiry (server time, ms). */
+  readonly readers: string;
+  /** Sorted set: waiting writer id -> expiry; while not empty, new readers wait. */
+  readonly waitingWriters: string;
+  /** Counter for fencing tokens, shared by both sides. */
+  readonly fence: string;
+  /** Pub/sub channel announcing releases. */
+  readonly channel: string;
+}
+
+function ignore(): void {}
+
+/** One side of a {@link RedisReadWriteLock}. */
+class Side implements Lock {
+  readonly #acquirer: Acquirer<undefined>;
+
+  constructor(acquirer: Acquirer<undefined>) {
+    this.#acquirer = acquirer;
+  }
+
+  acquire(options?: AcquireOptions): Promise<RedisLease> {
+    try {
+      checkAcquireOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#acquirer.acquire(undefined, options);
+  }
+
+  tryAcquire(): Promise<RedisLease | undefined> {
+    return this.#acquirer.tryAcquire(undefined);
+  }
+
+  get waitersCount(): number {
+    return this.#acquirer.waiting;
+  }
+}
+
+/**
+ * Many readers or one writer, in Redis, with writer preference: a writer that has to wait
+ * registers on the server, and from then on new readers wait until it has had its turn (its
+ * registration expires after `ttl` if its process dies). Both sides' holds expire after `ttl`
+ * unless the watchdog extends them; releases are announced on the resource's channel.
+ *
+ * @example
+ * ```ts
+ * const rw = new RedisReadWriteLock(redis, 'catalog', { ttl: 10_000 });
+ * await withLock(rw.read, () => readCatalog());
+ * await withLock(rw.write, (lease) => writeCatalog(lease.token));
+ * ```
+ */
+export class RedisReadWriteLock implements ReadWriteLock {
+  /** The resource name. */
+  readonly name: string;
+  /** Keys and channel. */
+  readonly keys: RedisReadWriteLockKeys;
+  /** The shared side: leases hold the lock together with other readers. */
+  readonly read: Lock & { readonly waitersCount: number };
+  /** The exclusive side. */
+  readonly write: Lock & { readonly waitersCount: number };
+
+  /**
+   * @param client - an ioredis `Redis` or `Cluster`
+   * @param name - the resource name (1 to 1024 well-formed characters, passed only as data)
+   * @param options - ttl, prefix, watchdog, driftFactor, pollInterval
+   * @throws TypeError / RangeError (code `ERR_CF_INVALID_ARG`) for a bad argument
+   */
+  constructor(client: RedisClient, name: string, options?: RedisReadWriteLockOptions) {
+    checkClient(client, 'client');
+    this.name = checkResourceName(name, 'name');
+    const { ttl, prefix, timing, pollInterval } = resolveOptions(options);
+    const base = resourceBase(prefix, 'rwlock', name);
+    const keys: RedisReadWriteLockKeys = Object.freeze({
+      writer: `${base}:writer`,
+      readers: `${base}:readers`,
+      waitingWriters: `${base}:waiting-writers`,
+      fence: `${base}:fence`,
+      channel: `${base}:released`,
+    });
+    this.keys = keys;
+    const waiterId = randomToken();
+    const all = [keys.writer, keys.readers, keys.waitingWriters, keys.fence];
+    const listen = (wake: () => void): (() => void) => Subscriber.of(client).listen(keys.channel, wake);
+    // Registrations must be refreshed before they expire.
+    const poll = Math.min(pollInterval, Math.max(1, Math.floor(ttl / 3)));
+
+    const readBackend: HoldBackend = {
+      extend: (token) => entryExtend.run(client, [keys.readers, keys.readers, token, ttl]).then(isOne),
+      release: (token) => readRelease.run(client, [keys.readers, token, keys.channel]).then(isOne),
+    };
+    const writeBackend: HoldBackend = {
+      extend: (token) => lockExtend.run(client, [keys.writer, token, ttl]).then(isOne),
+      release: (token) => lockRelease.run(client, [keys.writer, token, keys.channel]).then(isOne),
+    };
+    const reading: Contender<undefined> = {
+      attempt: (_request, token) => readAcquire.run(client, [...all, token, ttl]) as Promise<number>,
+      lease: (_request, token, fence, sentAt, onEnd, trace) => new RedisLease(name, fence, token, readBackend, timing, sentAt, onEnd, trace),
+      discard: (_request, token) => void readBackend.release(token).catch(ignore),
+    };
+    const writing: Contender<undefined> = {
+      attempt: (_request, token, register) => writeAcquire.run(client, [...all, token, ttl, register ? waiterId : '']) as Promise<number>,
+      lease: (_request, token, fence, sentAt, onEnd, trace) => new RedisLease(name, fence, token, writeBackend, timing, sentAt, onEnd, trace),
+      discard: (_request, token) => void writeBackend.release(token).catch(ignore),
+      withdraw: () => void writerWithdraw.run(client, [keys.waitingWriters, waiterId, keys.channel]).catch(ignore),
+    };
+    this.read = new Side(
+      new Acquirer({ resource: name, lock: this, mode: 'shared', exclusive: false, pollInterval: poll, listen, contender: reading }),
+    );
+    this.write = new Side(
+      new Acquirer({ resource: name, lock: this, mode: 'exclusive', exclusive: true, pollInterval: poll, listen, contender: writing }),
+    );
+  }
+}

@@ -1,0 +1,231 @@
+import { type AcquireOptions, checkAcquireOptions, invalidArgument, type Lock, QuorumError } from '@cf/core';
+import { Acquirer } from './internal/acquirer.js';
+import { checkClient, type RedisClient } from './internal/client.js';
+import { checkResourceName, resourceBase } from './internal/keys.js';
+import { type CommonOptions, resolveOptions } from './internal/options.js';
+import { outcomes, type Reply, round } from './internal/quorum.js';
+import { fenceRaise, lockAcquire, lockExtend, lockRelease } from './internal/scripts.js';
+import { Subscriber } from './internal/subscriber.js';
+import { type HoldBackend, RedisLease } from './redis-lease.js';
+import type { RedisLockKeys } from './redis-lock.js';
+
+/** Options of {@link Redlock}. */
+export interface RedlockOptions extends CommonOptions {
+  /**
+   * How long to wait for one instance's answer, in ms (default `max(50, ttl / 100)`): an instance
+   * that is down must not eat the validity. Must be shorter than the validity `ttl - drift`.
+   */
+  readonly instanceTimeout?: number | undefined;
+}
+
+function ignore(): void {}
+
+const isGrant = (value: number): boolean => value > 0;
+
+interface Counts {
+  granted: number;
+  refused: number;
+  pending: number;
+}
+
+function count(replies: readonly Reply[], granted: (value: number) => boolean): Counts {
+  const counts = { granted: 0, refused: 0, pending: 0 };
+  for (const reply of replies) {
+    if (reply.kind === 'pending') counts.pending++;
+    else if (reply.kind === 'value') {
+      if (granted(reply.value)) counts.granted++;
+      else counts.refused++;
+    }
+  }
+  return counts;
+}
+
+// A round can stop early once more answers cannot change what the caller will decide: granted,
+// refused by reachable members, or short of reachable members.
+function decided(replies: readonly Reply[], quorum: number, granted: (value: number) => boolean): boolean {
+  const c = count(replies, granted);
+  if (c.granted >= quorum) return true;
+  if (c.granted + c.pending >= quorum) return false;
+  const reachable = c.granted + c.refused;
+  return reachable >= quorum || reachable + c.pending < quorum;
+}
+
+/**
+ * The Redlock algorithm over N independent Redis servers (not replicas of each other).
+ *
+ * An attempt sends the single-instance acquire script to every server at once with one random
+ * token. It succeeds when a majority (`N / 2 + 1`) granted it and the remaining validity
+ * `ttl - elapsed - drift` is positive; otherwise the partial holds are deleted on every server.
+ * When fewer than a majority of servers answer at all, acquiring fails with `QuorumError`
+ * listing each server's outcome instead of waiting. Extension needs a majority too; release goes
+ * to every server.
+ *
+ * `lease.token` is the highest fence counter among the granting servers; servers that returned a
+ * lower value are raised to it in the background, so the next holder's majority, which overlaps
+ * this one, sees at least this value. It is strictly increasing as long as no server loses its
+ * data (restart without persistence) and no holder dies within a round trip of acquiring; read
+ * docs/distributed-redis.md before relying on it for safety.
+ *
+ * @example
+ * ```ts
+ * const lock = new Redlock([redisA, redisB, redisC], 'report', { ttl: 10_000 });
+ * await using lease = await lock.acquire({ timeout: 2000 });
+ * ```
+ */
+export class Redlock implements Lock {
+  /** The resource name. */
+  readonly name: string;
+  /** Keys and channel, identical on every server. */
+  readonly keys: RedisLockKeys;
+  /** Servers that must agree: `floor(N / 2) + 1`. */
+  readonly quorum: number;
+  readonly #acquirer: Acquirer<undefined>;
+
+  /**
+   * @param clients - one ioredis client per independent server (at least 1, no client twice)
+   * @param name - the resource name (1 to 1024 well-formed characters, passed only as data)
+   * @param options - ttl, prefix, watchdog, driftFactor, pollInterval, instanceTimeout
+   * @throws TypeError / RangeError (code `ERR_CF_INVALID_ARG`) for a bad argument; nothing is sent to Redis then
+   */
+  constructor(clients: readonly RedisClient[], name: string, options?: RedlockOptions) {
+    if (!Array.isArray(clients)) throw invalidArgument('type', 'clients', clients, 'an array of ioredis clients');
+    if (clients.length === 0 || clients.length > 99) {
+      throw invalidArgument('range', 'clients', clients, 'an array of 1 to 99 ioredis clients');
+    }
+    clients.forEach((client, index) => checkClient(client, `clients[${index}]`));
+    if (new Set(clients).size !== clients.length) {
+      throw invalidArgument('range', 'clients', clients, 'distinct clients (one per independent server)');
+    }
+    const members = clients.slice();
+    this.name = checkResourceName(name, 'name');
+    const { ttl, prefix, timing, pollInterval } = resolveOptions(options);
+    const validity = ttl - timing.drift;
+    const rawTimeout = (options as RedlockOptions | undefined)?.instanceTimeout;
+    let instanceTimeout = Math.min(Math.max(50, Math.round(ttl / 100)), Math.max(1, validity - 1));
+    if (rawTimeout !== undefined) {
+      const allowed = `a number of milliseconds from 1 to ${Math.max(1, validity - 1)} (shorter than the validity ttl - drift)`;
+      if (typeof rawTimeout !== 'number') throw invalidArgument('type', 'options.instanceTimeout', rawTimeout, allowed);
+      if (!(rawTimeout >= 1 && rawTimeout < validity)) throw invalidArgument('range', 'options.instanceTimeout', rawTimeout, allowed);
+      instanceTimeout = rawTimeout;
+    }
+    const quorum = Math.floor(members.length / 2) + 1;
+    this.quorum = quorum;
+    const base = resourceBase(prefix, 'lock', name);
+    const keys = { lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:released` };
+    this.keys = Object.freeze(keys);
+
+    const releaseEverywhere = (token: string): Promise<Reply[]> =>
+      round(members, (c) => lockRelease.run(c, [keys.lock, token, keys.channel]), instanceTimeout, () => false);
+
+    const backend: HoldBackend = {
+      extend: async (token) => {
+        const replies = await round(members, (c) => lockExtend.run(c, [keys.lock, token, ttl]), instanceTimeout, (r) =>
+          decided(r, quorum, isGrant),
+        );
+        const c = count(replies, isGrant);
+        if (c.granted >= quorum) return true;
+        if (c.granted + c.refused >= quorum) return false;
+        throw new QuorumError(`Could not reach a majority of servers to extend ${name}`, quorum, outcomes(members, replies, isGrant));
+      },
+      release: async (token) => {
+        const replies = await releaseEverywhere(token);
+        const c = count(replies, isGrant);
+        if (c.granted >= quorum) return true;
+        if (c.granted + c.refused >= quorum) return false;
+        throw new QuorumError(`Could not reach a majority of servers to release ${name}`, quorum, outcomes(members, replies, isGrant));
+      },
+    };
+
+    const attempt = async (token: string): Promise<number> => {
+      const sentAt = performance.now();
+      const replies = await round(members, (c) => lockAcquire.run(c, [keys.lock, keys.fence, token, ttl, '']), instanceTimeout, (r) =>
+        decided(r, quorum, isGrant),
+      );
+      const elapsed = performance.now() - sentAt;
+      const c = count(replies, isGrant);
+      if (c.granted >= quorum && ttl - elapsed - timing.drift > 0) {
+        let fence = 0;
+        for (const reply of replies) if (reply.kind === 'value' && reply.value > fence) fence = reply.value;
+        replies.forEach((reply, index) => {
+          if (reply.kind === 'value' && reply.value > 0 && reply.value < fence) {
+            fenceRaise.run(members[index]!, [keys.fence, fence]).catch(ignore);
+          }
+        });
+        return fence;
+      }
+      // Partial holds (including late answers from silent servers) must not linger until their ttl.
+      releaseEverywhere(token).catch(ignore);
+      if (c.granted + c.refused < quorum) {
+        throw new QuorumError(
+          `Only ${c.granted + c.refused} of ${members.length} servers answered for ${name}; ${quorum} are needed`,
+          quorum,
+          outcomes(members, replies, isGrant),
+        );
+      }
+      if (c.refused >= quorum) {
+        let hint = Number.POSITIVE_INFINITY;
+        for (const reply of replies) if (reply.kind === 'value' && reply.value <= 0) hint = Math.min(hint, -reply.value);
+        return -Math.max(1, hint);
+      }
+      // A split vote or a slow round: retry after a random pause so contenders fall out of step.
+      return -(1 + Math.random() * Math.min(50, ttl / 10));
+    };
+
+    this.#acquirer = new Acquirer<undefined>({
+      resource: name,
+      lock: this,
+      mode: 'exclusive',
+      exclusive: true,
+      pollInterval,
+      listen: (wake) => {
+        const stops = members.map((c) => Subscriber.of(c).listen(keys.channel, wake));
+        return () => {
+          for (const stop of stops) stop();
+        };
+      },
+      contender: {
+        attempt: (_request, token) => attempt(token),
+        lease: (_request, token, fence, sentAt, onEnd, trace) =>
+          new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
+        discard: (_request, token) => void releaseEverywhere(token).catch(ignore),
+      },
+    });
+  }
+
+  /**
+   * Waits until a majority of the servers grant the lock.
+   * @param options - `signal`, `timeout` (ms), `priority` among this process's waiters, `owner`
+   * @returns the lease; `token` is the highest fence counter of the majority
+   * @throws QuorumError when fewer than a majority of servers answer; TimeoutError; `signal.reason`
+   * @example
+   * ```ts
+   * const lease = await redlock.acquire({ timeout: 1000 });
+   * ```
+   */
+  acquire(options?: AcquireOptions): Promise<RedisLease> {
+    try {
+      checkAcquireOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#acquirer.acquire(undefined, options);
+  }
+
+  /**
+   * One attempt on all servers; never waits for a holder.
+   * @returns the lease, or `undefined` when a majority could not be obtained because it is held
+   * @throws QuorumError when fewer than a majority of servers answer
+   * @example
+   * ```ts
+   * const lease = await redlock.tryAcquire();
+   * ```
+   */
+  tryAcquire(): Promise<RedisLease | undefined> {
+    return this.#acquirer.tryAcquire(undefined);
+  }
+
+  /** Callers of this object currently waiting. */
+  get waitersCount(): number {
+    return this.#acquirer.waiting;
+  }
+}

@@ -1,0 +1,120 @@
+import { isBackendError, isLeaseLostError, isQuorumError, isTimeoutError, type QuorumError } from '@cf/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisLock, Redlock } from '../src/index.js';
+import { Fixture, sleep } from './helpers.js';
+
+describe('Redlock while servers die', () => {
+  const fx = new Fixture();
+  beforeAll(async () => {
+    await fx.start(5);
+  });
+  afterAll(async () => {
+    await fx.stop();
+  });
+
+  it('continues with one and two of five down, fails cleanly with three down, never two holders', async () => {
+    const contenders = Array.from({ length: 3 }, () => new Redlock(fx.servers.map((_, i) => fx.client(i)), 'dying', { ttl: 3000, instanceTimeout: 500 }));
+    let inside = 0;
+    let overlaps = 0;
+    let last = 0n;
+    let backwards = 0;
+    const acquiredWith = new Map<number, number>();
+    let down = 0;
+    const errors: unknown[] = [];
+    let stop = false;
+    const run = async (lock: Redlock): Promise<void> => {
+      while (!stop) {
+        let lease;
+        try {
+          lease = await lock.acquire({ timeout: 10_000 });
+        } catch (error) {
+          errors.push(error);
+          if (down >= 3) return;
+          continue;
+        }
+        if (++inside > 1) overlaps++;
+        if (lease.token <= last) backwards++;
+        last = lease.token;
+        acquiredWith.set(down, (acquiredWith.get(down) ?? 0) + 1);
+        await sleep(2);
+        inside--;
+        await lease.release().catch(() => undefined);
+      }
+    };
+    const running = contenders.map(run);
+    for (const victim of [0, 1, 2]) {
+      await sleep(700);
+      await fx.server(victim).kill();
+      down++;
+    }
+    await sleep(1500);
+    stop = true;
+    await Promise.all(running);
+    expect(overlaps).toBe(0);
+    expect(backwards).toBe(0);
+    expect(acquiredWith.get(0)).toBeGreaterThan(0);
+    expect(acquiredWith.get(1)).toBeGreaterThan(0);
+    expect(acquiredWith.get(2)).toBeGreaterThan(0);
+    expect(acquiredWith.get(3)).toBeUndefined();
+    // Every failure is a QuorumError (three down), none a hang or an untyped error.
+    expect(errors.length).toBeGreaterThan(0);
+    for (const error of errors) expect(isQuorumError(error)).toBe(true);
+    const outcomes = (errors.at(-1) as QuorumError).outcomes;
+    expect(outcomes.filter((o) => o.ok === false).length).toBeGreaterThanOrEqual(3);
+  }, 30_000);
+});
+
+describe('a single server that restarts or stalls', () => {
+  const fx = new Fixture();
+  beforeAll(async () => {
+    await fx.start(1);
+  });
+  afterAll(async () => {
+    await fx.stop();
+  });
+
+  it('restart mid-hold: the lease is reported lost, nothing hangs, later tokens are still larger', async () => {
+    const lock = new RedisLock(fx.client(), 'restart', { ttl: 600 });
+    const lease = await lock.acquire();
+    const lost = new Promise<unknown>((resolve) => lease.signal.addEventListener('abort', () => resolve(lease.signal.reason)));
+    await fx.server().restart();
+    expect(isLeaseLostError(await lost)).toBe(true);
+    await lease.release().catch(() => undefined);
+    const next = await lock.acquire({ timeout: 5000 });
+    // The fence counter was lost with the data; it restarts from the server clock, above any earlier value.
+    expect(next.token).toBeGreaterThan(lease.token);
+    await next.release();
+  }, 20_000);
+
+  it('a stalled server (SIGSTOP) ends waits with the timeout and holds with loss', async () => {
+    const holderLock = new RedisLock(fx.client(), 'stall', { ttl: 600 });
+    const lease = await holderLock.acquire();
+    const waiter = new RedisLock(fx.client(), 'stall', { pollInterval: 100 });
+    const waiting = waiter.acquire({ timeout: 800 }).catch((e: unknown) => e);
+    await sleep(50);
+    fx.server().pause();
+    try {
+      const lost = new Promise<unknown>((resolve) => lease.signal.addEventListener('abort', () => resolve(lease.signal.reason)));
+      expect(isLeaseLostError(await lost)).toBe(true);
+      expect(isTimeoutError(await waiting)).toBe(true);
+    } finally {
+      fx.server().resume();
+    }
+    await lease.release().catch(() => undefined);
+    const next = await waiter.acquire({ timeout: 5000 });
+    await next.release();
+  }, 20_000);
+
+  it('a wait ends with BackendError when the client gives up reconnecting', async () => {
+    const holder = await new RedisLock(fx.client(), 'gone').acquire();
+    const client = fx.client(0, { maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+    const lock = new RedisLock(client, 'gone', { pollInterval: 100 });
+    const waiting = lock.acquire().catch((e: unknown) => e);
+    await sleep(30);
+    await fx.server().kill();
+    const error = await waiting;
+    expect(isBackendError(error)).toBe(true);
+    await fx.server().restart();
+    await holder.release().catch(() => undefined);
+  }, 20_000);
+});
