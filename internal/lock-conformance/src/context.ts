@@ -44,6 +44,7 @@ export class CaseContext {
   readonly #prefix: string;
   #resources = 0;
   readonly #leases = new Set<Lease>();
+  #closed = false;
 
   constructor(options: ResolvedOptions, caseId: string) {
     this.#options = options;
@@ -84,9 +85,12 @@ export class CaseContext {
     throw new ConformanceFailure(this.#caseId, message);
   }
 
-  /** Records a lease so that clean-up releases it if the case ends early. */
+  /** Records a lease so that clean-up releases it if the case ends early; after clean-up, releases it at once. */
   track<T extends Lease | undefined>(lease: T): T {
-    if (lease !== undefined && isLease(lease)) this.#leases.add(lease);
+    if (lease === undefined || !isLease(lease)) return lease;
+    // A lease that arrives after the case ended (a waiter granted late) must not stay held.
+    if (this.#closed) void call(() => lease.release()).catch(() => {});
+    else this.#leases.add(lease);
     return lease;
   }
 
@@ -175,6 +179,7 @@ export class CaseContext {
 
   /** Releases every tracked lease still held; errors are ignored (the case already failed, or is done). */
   async cleanup(): Promise<void> {
+    this.#closed = true;
     const leases = [...this.#leases];
     this.#leases.clear();
     await Promise.allSettled(leases.map((lease) => call(() => lease.release())));

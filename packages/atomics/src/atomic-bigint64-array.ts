@@ -2,7 +2,7 @@ import { checkFunction, checkInteger, checkOptionsObject } from '@cf/core';
 import type { AtomicArrayOptions } from './atomic-int32-array.js';
 import { AtomicBigInt64 } from './atomic-bigint64.js';
 import { checkBoolean, checkIndex, checkInt64 } from './internal/checks.js';
-import { CACHE_LINE, checkRegion, placeRegion, type RegionHandle } from './internal/region.js';
+import { CACHE_LINE, checkRegion, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicBigInt64Array` as posted to a worker. */
 export interface AtomicBigInt64ArrayHandle extends RegionHandle {

@@ -1,6 +1,6 @@
 import { checkFunction } from '@cf/core';
 import { checkInt64 } from './internal/checks.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicBigInt64` as posted to a worker. */
 export interface AtomicBigInt64Handle extends RegionHandle {}

@@ -1,5 +1,5 @@
 import { checkBoolean } from './internal/checks.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicBoolean` as posted to a worker. */
 export interface AtomicBooleanHandle extends RegionHandle {}

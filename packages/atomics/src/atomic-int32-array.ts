@@ -1,7 +1,7 @@
 import { checkFunction, checkInteger, checkOptionsObject } from '@cf/core';
 import { AtomicInt32 } from './atomic-int32.js';
 import { checkBoolean, checkIndex, checkInt32 } from './internal/checks.js';
-import { CACHE_LINE, checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { CACHE_LINE, checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicInt32Array` as posted to a worker. */
 export interface AtomicInt32ArrayHandle extends RegionHandle {

@@ -1,6 +1,6 @@
 import { checkFunction } from '@cf/core';
 import { checkInt32 } from './internal/checks.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicInt32` as posted to a worker. */
 export interface AtomicInt32Handle extends RegionHandle {}

@@ -1,6 +1,6 @@
 import { checkInteger } from '@cf/core';
 import { checkBoolean } from './internal/checks.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicMarkableReference` as posted to a worker. */
 export interface AtomicMarkableReferenceHandle extends RegionHandle {}

@@ -1,5 +1,5 @@
 import { checkInteger } from '@cf/core';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicStampedReference` as posted to a worker. */
 export interface AtomicStampedReferenceHandle extends RegionHandle {}

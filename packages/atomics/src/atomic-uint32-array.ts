@@ -2,7 +2,7 @@ import { checkFunction, checkInteger, checkOptionsObject } from '@cf/core';
 import type { AtomicArrayOptions } from './atomic-int32-array.js';
 import { AtomicUint32 } from './atomic-uint32.js';
 import { checkBoolean, checkIndex, checkUint32, checkUint32Delta } from './internal/checks.js';
-import { CACHE_LINE, checkRegion, placeRegion, type RegionHandle } from './internal/region.js';
+import { CACHE_LINE, checkRegion, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicUint32Array` as posted to a worker. */
 export interface AtomicUint32ArrayHandle extends RegionHandle {

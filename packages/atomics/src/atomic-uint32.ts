@@ -1,6 +1,6 @@
 import { checkFunction } from '@cf/core';
 import { checkUint32, checkUint32Delta } from './internal/checks.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicUint32` as posted to a worker. */
 export interface AtomicUint32Handle extends RegionHandle {}

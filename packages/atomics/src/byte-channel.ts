@@ -2,7 +2,7 @@ import { ClosedError, checkAcquireOptions, checkInteger, checkTimeout, invalidAr
 import { EventCount, eventCountInternals } from './event-count.js';
 import { CAPACITY, HEADER_BYTES, MAGIC, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET, readHeader } from './internal/layout.js';
 import type { QueueWaitOptions } from './internal/queue-options.js';
-import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './region.js';
 import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
 
 /** A `ByteChannel` as posted to a worker. */

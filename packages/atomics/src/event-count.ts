@@ -2,7 +2,7 @@ import { checkAcquireOptions, checkTimeout } from '@cf/core';
 import { notifyWaiters, waitBlocking, withSignal } from './internal/async-wait.js';
 import { PendingWait } from './pending-wait.js';
 import { checkCount, checkInt32 } from './internal/checks.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `EventCount` as posted to a worker. */
 export interface EventCountHandle extends RegionHandle {}

@@ -2,7 +2,7 @@ import { checkAcquireOptions, checkTimeout } from '@cf/core';
 import { checkCount, checkInt32 } from './internal/checks.js';
 import { notifyWaiters, waitBlocking, withSignal } from './internal/async-wait.js';
 import { PendingWait, type WaitResult } from './pending-wait.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** A `Futex` as posted to a worker. */
 export interface FutexHandle extends RegionHandle {}

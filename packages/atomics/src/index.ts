@@ -19,6 +19,7 @@ export { Futex } from './futex.js';
 export type { WaitResult } from './pending-wait.js';
 export { PendingWait } from './pending-wait.js';
 export type { Placement, RegionHandle } from './placement.js';
+export { CACHE_LINE, checkRegion, placeRegion } from './region.js';
 export type { ExitEmitter, ThreadRegistryHandle, ThreadRegistryOptions } from './thread-registry.js';
 export { ThreadRegistry } from './thread-registry.js';
 export type { AtomicMarkableReferenceHandle, MarkedIndex } from './atomic-markable-reference.js';

@@ -11,7 +11,7 @@ import {
 import { EventCount, eventCountInternals } from './event-count.js';
 import { CAPACITY, checkCapacity, HEADER_BYTES, MAGIC, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET, readHeader, TYPE } from './internal/layout.js';
 import { checkRange, type QueueWaitOptions } from './internal/queue-options.js';
-import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './region.js';
 import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
 
 /** An `MpmcQueue` as posted to a worker. */

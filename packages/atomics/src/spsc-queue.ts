@@ -21,7 +21,7 @@ import {
   TYPE,
 } from './internal/layout.js';
 import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
-import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle, roundUp } from './internal/region.js';
+import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle, roundUp } from './region.js';
 import { checkRange, type QueueWaitOptions } from './internal/queue-options.js';
 
 /** An `SpscQueue` as posted to a worker. */

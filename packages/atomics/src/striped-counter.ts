@@ -1,5 +1,5 @@
 import { checkInteger, checkOptionsObject, invalidArgument } from '@cf/core';
-import { CACHE_LINE, checkRegion, corruptRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { CACHE_LINE, checkRegion, corruptRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** A `StripedCounter` as posted to a worker. */
 export interface StripedCounterHandle extends RegionHandle {}

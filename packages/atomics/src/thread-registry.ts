@@ -1,5 +1,5 @@
 import { checkFunction, checkInteger, checkOptionsObject, invalidArgument } from '@cf/core';
-import { checkRegion, corruptRegion, type Placement, placeRegion, type RegionHandle } from './internal/region.js';
+import { checkRegion, corruptRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** A `ThreadRegistry` as posted to a worker. */
 export interface ThreadRegistryHandle extends RegionHandle {}

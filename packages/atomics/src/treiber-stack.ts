@@ -3,7 +3,7 @@ import { checkElement, type ElementArray, type ElementInfo, type ElementType, ty
 import { EventCount, eventCountInternals } from './event-count.js';
 import { CAPACITY, checkCapacity, HEADER_BYTES, MAGIC, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET, readHeader, TYPE } from './internal/layout.js';
 import type { QueueWaitOptions } from './internal/queue-options.js';
-import { CACHE_LINE, checkRegion, type Placement, placeRegion, type RegionHandle, roundUp } from './internal/region.js';
+import { CACHE_LINE, checkRegion, type Placement, placeRegion, type RegionHandle, roundUp } from './region.js';
 import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
 
 /** A `TreiberStack` as posted to a worker. */

@@ -15,3 +15,12 @@ export { ReadWriteLock } from './read-write-lock.js';
 export { ReentrantMutex } from './reentrant-mutex.js';
 
 // Shared memory
+export type { SharedLockAcquireOptions, SharedLockHandleBase } from './shared/options.js';
+export type { SharedMutexHandle, SharedMutexOptions } from './shared/shared-mutex.js';
+export { SharedMutex, SharedMutexLease } from './shared/shared-mutex.js';
+export type {
+  SharedLockMode,
+  SharedReadWriteLockHandle,
+  SharedReadWriteLockOptions,
+} from './shared/shared-read-write-lock.js';
+export { SharedReadWriteLease, SharedReadWriteLock, SharedReadWriteLockSide } from './shared/shared-read-write-lock.js';

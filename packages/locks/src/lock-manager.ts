@@ -298,8 +298,7 @@ export class LockManager {
   lock(name: string, options?: { readonly mode?: LockMode | undefined }): Lock {
     checkName(name, 'name');
     checkOptionsObject(options, 'options');
-    const mode = options?.mode ?? 'exclusive';
-    checkMode(mode, 'options.mode');
+    const mode: LockMode = checkMode(options?.mode, 'options.mode') ? 'shared' : 'exclusive';
     return {
       acquire: (acquireOptions?: LockAcquireOptions) =>
         this.acquire(

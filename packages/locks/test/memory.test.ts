@@ -13,7 +13,7 @@ function heapUsed(): number {
 }
 
 describe('memory', () => {
-  it('an idle Mutex costs at most 80 heap bytes, also after it was used', () => {
+  it('an idle Mutex costs at most 80 heap bytes (96 once its generated name exists)', () => {
     const count = 100_000;
     const mutexes: Mutex[] = new Array(count).fill(undefined);
     const before = heapUsed();
@@ -22,8 +22,10 @@ describe('memory', () => {
     for (const mutex of mutexes) mutex.tryAcquireSync()!.release();
     const used = (heapUsed() - before) / count;
     expect(mutexes.length).toBe(count);
+    // About 48 bytes: three fields. After its first acquisition an unnamed mutex also holds its
+    // generated name (`mutex#123456`, one short string of 24 to 32 bytes).
     expect(fresh).toBeLessThanOrEqual(80);
-    expect(used).toBeLessThanOrEqual(80);
+    expect(used).toBeLessThanOrEqual(96);
   });
 
   it('a LockManager returns to its starting heap after 1,000,000 distinct names', async () => {

@@ -19,7 +19,7 @@ const planArb: fc.Arbitrary<Plan> = fc.record({
   priority: fc.integer({ min: 0, max: 3 }),
   abort: fc.boolean(),
   timeout: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
-  holdSteps: fc.integer({ min: 0, max: 2 }),
+  holdSteps: fc.integer({ min: 0, max: 4 }),
   releaseTwice: fc.boolean(),
 });
 
@@ -41,6 +41,7 @@ async function runTasks(
   plans: readonly Plan[],
   take: (plan: Plan, signal: AbortSignal) => Promise<{ lease: Lease; exclusive: boolean }>,
   state: { exclusive: number; shared: number },
+  invariant: () => string | undefined = () => undefined,
 ): Promise<Outcome> {
   const outcome: Outcome = { granted: 0, failed: 0, maxExclusive: 0, violations: [], tokens: [] };
   const tasks = plans.map(async (plan, index) => {
@@ -61,7 +62,11 @@ async function runTasks(
     outcome.maxExclusive = Math.max(outcome.maxExclusive, state.exclusive);
     if (state.exclusive > 1) outcome.violations.push(`two exclusive holders (task ${index})`);
     if (state.exclusive > 0 && state.shared > 0) outcome.violations.push(`reader beside a writer (task ${index})`);
-    for (let step = 0; step < plan.holdSteps; step++) await s.schedule(Promise.resolve(`hold ${index}.${step}`));
+    for (let step = 0; step < plan.holdSteps; step++) {
+      await s.schedule(Promise.resolve(`hold ${index}.${step}`));
+      const broken = invariant();
+      if (broken !== undefined) outcome.violations.push(broken);
+    }
     if (held.exclusive) state.exclusive--;
     else state.shared--;
     await held.lease.release();
@@ -72,6 +77,9 @@ async function runTasks(
   const clock = (async () => {
     while (running) {
       await s.schedule(Promise.resolve('tick'));
+      // Every step has run to completion here: nobody may wait for a lock that nobody blocks.
+      const broken = invariant();
+      if (broken !== undefined) outcome.violations.push(broken);
       await vi.advanceTimersByTimeAsync(1);
     }
   })();
@@ -107,6 +115,7 @@ describe('races explored by fast-check scheduler', () => {
             exclusive: true,
           }),
           state,
+          () => (!mutex.isLocked && mutex.waitersCount > 0 ? 'waiter left behind a free mutex' : undefined),
         );
         checkOutcome(outcome, plans);
         expect(mutex.isLocked).toBe(false);
@@ -160,6 +169,12 @@ describe('races explored by fast-check scheduler', () => {
                 return { lease: await side.acquire({ signal, priority: plan.priority, timeout: plan.timeout }), exclusive };
               },
               state,
+              () => {
+                const { readers, writers } = rw.waitersCount;
+                if (!rw.isLocked && readers + writers > 0) return 'waiter left behind a free lock';
+                if (!rw.isWriteLocked && writers === 0 && readers > 0) return 'reader waiting for nobody';
+                return undefined;
+              },
             );
             checkOutcome(outcome, plans);
             expect(rw.isLocked).toBe(false);
@@ -177,6 +192,7 @@ describe('races explored by fast-check scheduler', () => {
       fc.asyncProperty(fc.scheduler(), fc.array(planArb, { minLength: 1, maxLength: 6 }), async (s, plans) => {
         const rw = new ReadWriteLock();
         const state = { exclusive: 0, shared: 0 };
+        const overlaps: string[] = [];
         const outcome = await runTasks(
           s,
           plans,
@@ -185,14 +201,16 @@ describe('races explored by fast-check scheduler', () => {
             const write = await rw.write.acquire({ signal, timeout: plan.timeout });
             // Hold as a writer for one scheduled step, then downgrade.
             state.exclusive++;
-            if (state.exclusive > 1 || state.shared > 0) throw new Error('writer overlap');
+            if (state.exclusive > 1 || state.shared > 0) overlaps.push('writer beside another holder');
             await s.schedule(Promise.resolve('before downgrade'));
             state.exclusive--;
             return { lease: write.downgrade(), exclusive: false };
           },
           state,
+          () => (!rw.isLocked && rw.waitersCount.readers + rw.waitersCount.writers > 0 ? 'waiter behind a free lock' : undefined),
         );
         checkOutcome(outcome, plans);
+        expect(overlaps).toEqual([]);
         expect(rw.isLocked).toBe(false);
       }),
       settings,
@@ -248,7 +266,15 @@ describe('races explored by fast-check scheduler', () => {
               return { lease, exclusive: false };
             },
             summary,
+            () => {
+              for (const name of ['a', 'b', 'c']) {
+                const { holders, waiters } = manager.stats(name);
+                if (holders === 0 && waiters > 0) return `waiter left behind free name ${name}`;
+              }
+              return undefined;
+            },
           );
+          expect(outcome.violations).toEqual([]);
           expect(violations).toEqual([]);
           expect(outcome.granted + outcome.failed).toBe(plans.length);
           expect(manager.size).toBe(0);

@@ -1,4 +1,4 @@
-import { checkSize, corruptRegion, type RegionHandle } from './region.js';
+import { checkSize, corruptRegion, type RegionHandle } from '../region.js';
 
 // The common layout of the rings and the stack: a 64-byte header line (magic, element type,
 // capacity, a flag word, and two event counts: "not empty" at byte 16 and "not full" at byte 32),

@@ -239,7 +239,8 @@ export class ReadWriteState {
   private cancelled(cause: 'aborted' | 'timeout'): void {
     if (cause === 'timeout') this.waiting!.timeouts++;
     else this.waiting!.aborts++;
-
+    // A queued writer that leaves may have been the only thing keeping queued readers out.
+    this.dispatch();
   }
 
   // A new reader may enter unless a waiting request with the same or more urgency goes first.

@@ -1,9 +1,11 @@
 import type { Lease, LeaseTrace, Lock } from '@cf/core';
 import { BaseLease, checkFunction, DeadlockError, NotHeldError, observing, resolveOwner, TimeoutError, type Waiter } from '@cf/core';
 import {
+  checkRegion,
   Futex,
   type PendingWait,
   type Placement,
+  placeRegion,
   ThreadRegistry,
   type ThreadRegistryHandle,
   WaitLane,
@@ -17,7 +19,7 @@ import {
   type SharedLockAcquireOptions,
   type SharedLockHandleBase,
 } from './options.js';
-import { checkLockRegion, LIVENESS_INTERVAL, placeLock, SPINS } from './region.js';
+import { LIVENESS_INTERVAL, SPINS } from './region.js';
 
 /** A `SharedMutex` as posted to a worker. */
 export interface SharedMutexHandle extends SharedLockHandleBase {
@@ -148,7 +150,7 @@ export class SharedMutex implements Lock {
    */
   static from(handle: SharedMutexHandle): SharedMutex {
     checkHandleFields(handle);
-    checkLockRegion(handle, BYTES, 4);
+    checkRegion(handle, 'handle', BYTES, 4);
     attaching = handle;
     return new SharedMutex();
   }
@@ -166,7 +168,7 @@ export class SharedMutex implements Lock {
     if (attached === undefined) {
       const name = lockName(options, 'shared-mutex');
       const registry = checkRegistry(options?.registry, 'options.registry');
-      const region = placeLock(options, BYTES, 4);
+      const region = placeRegion(options, BYTES, 4);
       handle = { ...region, name, ...(registry === undefined ? {} : { registry: registry.handle }) };
       new Int32Array(region.buffer, region.byteOffset, BYTES / 4).fill(0);
       this.#registry = registry;

@@ -1,6 +1,6 @@
 import type { Lease, LeaseTrace, Lock, ReadWriteLock } from '@cf/core';
 import { BaseLease, checkFunction, DeadlockError, NotHeldError, observing, resolveOwner, TimeoutError, type Waiter } from '@cf/core';
-import { type Placement, WaitLane } from '@cf/atomics';
+import { checkRegion, type Placement, placeRegion, WaitLane } from '@cf/atomics';
 import {
   blockingTimeout,
   checkHandleFields,
@@ -10,7 +10,7 @@ import {
   type SharedLockHandleBase,
 } from './options.js';
 import { READ_WRITE_BYTES, ReadWriteWords } from './read-write-state.js';
-import { checkLockRegion, placeLock } from './region.js';
+
 
 /** A `SharedReadWriteLock` as posted to a worker. */
 export interface SharedReadWriteLockHandle extends SharedLockHandleBase {}
@@ -351,7 +351,7 @@ export class SharedReadWriteLock implements ReadWriteLock {
    */
   static from(handle: SharedReadWriteLockHandle): SharedReadWriteLock {
     checkHandleFields(handle);
-    checkLockRegion(handle, READ_WRITE_BYTES, 8);
+    checkRegion(handle, 'handle', READ_WRITE_BYTES, 8);
     attaching = handle;
     return new SharedReadWriteLock();
   }
@@ -368,7 +368,7 @@ export class SharedReadWriteLock implements ReadWriteLock {
     let handle: SharedReadWriteLockHandle;
     if (attached === undefined) {
       const name = lockName(options, 'shared-read-write-lock');
-      const region = placeLock(options, READ_WRITE_BYTES, 8);
+      const region = placeRegion(options, READ_WRITE_BYTES, 8);
       new Int32Array(region.buffer, region.byteOffset, READ_WRITE_BYTES / 4).fill(0);
       handle = { ...region, name };
     } else {

@@ -1,6 +1,6 @@
 import { checkInteger, invalidArgument } from '@cf/core';
 
-import type { Placement, RegionHandle } from '../placement.js';
+import type { Placement, RegionHandle } from './placement.js';
 
 export type { Placement, RegionHandle };
 
@@ -24,13 +24,14 @@ function allocate(byteLength: number): SharedArrayBuffer {
 
 /**
  * Validates a region: an object with a `SharedArrayBuffer` and an aligned `byteOffset` leaving
- * at least `byteLength` bytes.
+ * at least `byteLength` bytes. For structures built on this package (as `@cf/locks` does).
  * @param region - what the caller passed
  * @param name - its name in messages (`handle`, `options`)
  * @param byteLength - bytes the structure needs
  * @param alignment - required alignment of `byteOffset` in bytes
  * @returns the region, typed
  * @throws TypeError / RangeError with code `ERR_CF_INVALID_ARG`
+ * @example `const { buffer, byteOffset } = checkRegion(handle, 'handle', 16, 4)`
  */
 export function checkRegion(region: unknown, name: string, byteLength: number, alignment: number): RegionHandle {
   if (typeof region !== 'object' || region === null) {
@@ -54,12 +55,14 @@ export function checkRegion(region: unknown, name: string, byteLength: number, a
 }
 
 /**
- * The region for a new structure: the caller's placement, validated, or a fresh buffer.
- * @param placement - `options` as passed to a constructor
+ * The region for a new structure: the caller's placement, validated, or a fresh buffer of
+ * exactly `byteLength` bytes.
+ * @param placement - `options` as passed to a constructor (its `buffer` and `byteOffset`)
  * @param byteLength - bytes the structure needs
  * @param alignment - required alignment of `byteOffset`
  * @returns where to build it
  * @throws TypeError / RangeError with code `ERR_CF_INVALID_ARG`
+ * @example `const region = placeRegion(options, 16, 4)`
  */
 export function placeRegion(placement: unknown, byteLength: number, alignment: number): RegionHandle {
   if (placement !== undefined && (typeof placement !== 'object' || placement === null)) {
