@@ -1,13 +1,17 @@
 // The @cf demo: each section shows one package at work and checks what it prints; a broken
 // invariant throws and the demo exits non-zero.
 import { runCoreDemo } from './core.ts';
+import { runSyncDemo } from './sync.ts';
 
 interface Section {
   readonly title: string;
   readonly run: () => Promise<void>;
 }
 
-const sections: Section[] = [{ title: '@cf/core: the wait queue, priorities, timeouts, aborts', run: runCoreDemo }];
+const sections: Section[] = [
+  { title: '@cf/core: the wait queue, priorities, timeouts, aborts', run: runCoreDemo },
+  { title: '@cf/sync: a barrier of worker tasks and a weighted semaphore', run: runSyncDemo },
+];
 
 for (const section of sections) {
   console.log(`\n=== ${section.title}`);

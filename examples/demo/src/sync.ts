@@ -55,7 +55,10 @@ async function barrierOfWorkers(): Promise<void> {
     check(events.filter((e) => e === `start ${round}`).length === WORKERS, `every worker started phase ${round}`);
     check(events.lastIndexOf(`start ${round}`) < merged, `phase ${round} merged after every worker started it`);
     if (round + 1 < PHASES) {
-      check(events.indexOf(`start ${round + 1}`) > merged, `phase ${round + 1} started only after phase ${round} merged`);
+      check(
+        events.indexOf(`start ${round + 1}`) > merged,
+        `phase ${round + 1} started only after phase ${round} merged`,
+      );
     }
     check(totals[round] === 5050 * (round + 1), `phase ${round} total ${totals[round]} is ${5050 * (round + 1)}`);
   }
@@ -87,7 +90,9 @@ async function limitedFanOut(): Promise<void> {
   check(results.length === JOBS && results[JOBS - 1] === (JOBS - 1) ** 2, 'every job finished');
   check(peak >= 2 && peak <= 3, `between 2 and 3 jobs ran at once (saw ${peak})`);
   check(limit.availablePermits === 3 && limit.waitersCount === 0, 'every permit came back, nobody waits');
-  console.log(`  Semaphore(3): ${JOBS} jobs, at most ${peak} at once, heavy jobs holding 2 permits; all permits returned`);
+  console.log(
+    `  Semaphore(3): ${JOBS} jobs, at most ${peak} at once, heavy jobs holding 2 permits; all permits returned`,
+  );
 }
 
 /**

@@ -1,10 +1,11 @@
 import { BackendError, BaseLease, LeaseLostError, type LeaseTrace, NotHeldError } from '@cf/core';
+import { type TimerEntry, type TimerList, timerListFor } from './internal/timer-list.js';
 
 /** How a lease talks to its backend (one server, or a Redlock quorum). */
 export interface HoldBackend {
   /** Resolves `true` while the hold is still ours and was extended, `false` when it is gone; rejects on transport failure. */
   extend(token: string): Promise<boolean>;
-  /** Resolves `true` when the hold was still ours when deleted, `false` when it had already expired or been taken. */
+  /** Resolves `true` when the hold was still ours when deleted, `false` when it had already expired or been taken; rejects on transport failure. */
   release(token: string): Promise<boolean>;
 }
 
@@ -24,19 +25,46 @@ const enum Phase {
   Ended = 2,
 }
 
+// The lease's place in a shared timer list (a separate object keeps the list links off the public lease).
+class Due implements TimerEntry {
+  due = 0;
+  previous: TimerEntry | undefined = undefined;
+  next: TimerEntry | undefined = undefined;
+  list: TimerList | undefined = undefined;
+  readonly #lease: RedisLease;
+  constructor(lease: RedisLease) {
+    this.#lease = lease;
+  }
+  fire(now: number): void {
+    this.#lease.tick(now);
+  }
+}
+
 /**
  * A lease on a Redis hold. Validity is tracked on the monotonic clock from the moment before the
  * request that took (or last extended) the hold was sent: `validUntil = sentAt + ttl - drift`.
  * The server cannot expire the key before `sentAt + ttl` (given clock rates within `drift`), so
- * aborting `signal` at `validUntil` happens before any other client can take the key.
+ * aborting `signal` at `validUntil` happens before any other client can take the key. While the
+ * watchdog runs, the hold is extended every `extendInterval`; a refused extension, or validity
+ * running out while Redis does not answer, aborts `signal` with `LeaseLostError`.
+ *
+ * @example
+ * ```ts
+ * const lease = await lock.acquire();
+ * await storage.write(data, { fence: lease.token, signal: lease.signal });
+ * console.log(lease.validity, 'ms left');
+ * await lease.release();
+ * ```
  */
 export class RedisLease extends BaseLease {
   readonly #token: string;
   readonly #backend: HoldBackend;
   readonly #timing: LeaseTiming;
   readonly #onEnd: () => void;
+  readonly #due: Due;
+  readonly #list: TimerList;
   #validUntil: number;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #guard: ReturnType<typeof setTimeout> | undefined = undefined;
   #phase = Phase.Held;
   #endReported = false;
   #lostBeforeRelease = false;
@@ -67,7 +95,11 @@ export class RedisLease extends BaseLease {
     this.#timing = timing;
     this.#onEnd = onEnd;
     this.#validUntil = sentAt + timing.ttl - timing.drift;
-    this.#schedule(performance.now());
+    this.#due = new Due(this);
+    // With a watchdog the next event is the next extension, without one the end of validity.
+    const delay = timing.extendInterval > 0 ? timing.extendInterval : timing.ttl - timing.drift;
+    this.#list = timerListFor(delay);
+    this.#list.add(this.#due, sentAt + delay);
   }
 
   /** Milliseconds for which this lease is still guaranteed (0 once ended or expired). */
@@ -88,6 +120,10 @@ export class RedisLease extends BaseLease {
    * Extends the hold by the primitive's ttl now, as the watchdog does.
    * @returns resolves when extended
    * @throws NotHeldError when the lease already ended; LeaseLostError when the hold was gone (the lease is then lost); BackendError when Redis failed
+   * @example
+   * ```ts
+   * if (lease.validity < 1000) await lease.extend();
+   * ```
    */
   async extend(): Promise<void> {
     if (this.#phase === Phase.Ended) throw new NotHeldError(`The lease on ${this.resource} has ended`, this.resource);
@@ -100,13 +136,17 @@ export class RedisLease extends BaseLease {
     }
     // The lease may have ended during the round trip.
     if ((this.#phase as Phase) === Phase.Ended) throw new NotHeldError(`The lease on ${this.resource} has ended`, this.resource);
-    if (!extended || sentAt + this.#timing.ttl - this.#timing.drift <= performance.now()) {
+    const validUntil = sentAt + this.#timing.ttl - this.#timing.drift;
+    if (!extended || validUntil <= performance.now()) {
       const error = new LeaseLostError(`The hold on ${this.resource} expired or was taken before it could be extended`, this.resource);
       this.#lose(error);
       throw error;
     }
-    this.#validUntil = sentAt + this.#timing.ttl - this.#timing.drift;
-    this.#schedule(performance.now());
+    if (validUntil > this.#validUntil) this.#validUntil = validUntil;
+    if (this.#phase === Phase.Held && this.#timing.extendInterval === 0) {
+      this.#list.remove(this.#due);
+      this.#list.add(this.#due, this.#validUntil);
+    }
   }
 
   protected releaseHold(): Promise<void> {
@@ -129,9 +169,10 @@ export class RedisLease extends BaseLease {
 
   #stop(): void {
     this.#phase = Phase.Ended;
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+    this.#list.remove(this.#due);
+    if (this.#guard !== undefined) {
+      clearTimeout(this.#guard);
+      this.#guard = undefined;
     }
   }
 
@@ -148,24 +189,16 @@ export class RedisLease extends BaseLease {
     this.#reportEnd();
   }
 
-  // One timer per lease: the next watchdog tick, or the end of validity, whichever is first.
-  #schedule(now: number): void {
-    const interval = this.#timing.extendInterval;
-    const until = this.#validUntil - now;
-    this.#arm(interval > 0 ? Math.min(interval, until) : until);
-  }
-
-  /** @internal */
-  tick(): void {
-    this.#timer = undefined;
+  /** @internal Runs when the next watchdog tick, the end of validity or a retry is due. */
+  tick(now: number, fromGuard = false): void {
+    if (fromGuard) this.#guard = undefined;
     if (this.#phase === Phase.Ended) return;
-    const now = performance.now();
-    if (now >= this.#validUntil) {
+    if (now >= this.#validUntil || this.#timing.extendInterval === 0) {
       this.#lose(new LeaseLostError(`The hold on ${this.resource} reached the end of its validity`, this.resource));
       return;
     }
-    // While an extension is in flight the timer only guards the end of validity.
-    if (this.#phase === Phase.Extending || this.#timing.extendInterval === 0) {
+    // While an extension is in flight the guard only watches the end of validity.
+    if (this.#phase === Phase.Extending) {
       this.#arm(this.#validUntil - now);
       return;
     }
@@ -180,18 +213,21 @@ export class RedisLease extends BaseLease {
   #extended(sentAt: number, extended: boolean): void {
     if (this.#phase !== Phase.Extending) return;
     this.#phase = Phase.Held;
-    const after = performance.now();
     if (!extended) {
       this.#lose(new LeaseLostError(`The hold on ${this.resource} expired or was taken`, this.resource));
       return;
     }
     const validUntil = sentAt + this.#timing.ttl - this.#timing.drift;
-    if (validUntil <= after) {
+    if (validUntil <= performance.now()) {
       this.#lose(new LeaseLostError(`Extending ${this.resource} took longer than its validity`, this.resource));
       return;
     }
-    this.#validUntil = validUntil;
-    this.#schedule(after);
+    if (this.#guard !== undefined) {
+      clearTimeout(this.#guard);
+      this.#guard = undefined;
+    }
+    if (validUntil > this.#validUntil) this.#validUntil = validUntil;
+    this.#list.add(this.#due, sentAt + this.#timing.extendInterval);
   }
 
   // Transport failure: keep the validity already earned and try again soon; the end of validity
@@ -204,12 +240,12 @@ export class RedisLease extends BaseLease {
   }
 
   #arm(delay: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(onTimer, Math.max(0, delay), this);
-    this.#timer.unref?.();
+    if (this.#guard !== undefined) clearTimeout(this.#guard);
+    this.#guard = setTimeout(onGuard, Math.max(0, delay), this);
+    this.#guard.unref?.();
   }
 }
 
-function onTimer(lease: RedisLease): void {
-  lease.tick();
+function onGuard(lease: RedisLease): void {
+  lease.tick(performance.now(), true);
 }

@@ -1,6 +1,6 @@
+export type { CreatedLock } from './internal/external-entry.js';
 export type { LockAcquireOptions, LockOptions } from './internal/options.js';
 export type { ReadWritePolicy, WriteLease } from './internal/read-write-state.js';
-export type { CreatedLock } from './internal/external-entry.js';
 export type {
   LockManagerAcquireOptions,
   LockManagerOptions,

@@ -178,7 +178,8 @@ export class LockManager {
     }
     let waitOptions: AcquireOptions | undefined = options;
     const defaultTimeout = this.#defaultTimeout;
-    if (defaultTimeout !== undefined && options?.timeout === undefined) waitOptions = { ...options, timeout: defaultTimeout };
+    if (defaultTimeout !== undefined && options?.timeout === undefined)
+      waitOptions = { ...options, timeout: defaultTimeout };
     if (entry instanceof ExternalEntry) return this.#acquireExternal(entry, shared, waitOptions, holdTimeout);
     const promise = shared ? entry.read(waitOptions, holdTimeout) : entry.write(waitOptions, holdTimeout);
     // A new name whose request failed at once (pre-aborted signal) must not stay in the map.
@@ -259,12 +260,15 @@ export class LockManager {
    * try { move(100, 'account:a', 'account:b'); } finally { lease.release(); }
    * ```
    */
-  async acquireAll(names: readonly string[], options?: LockManagerAcquireOptions): Promise<Lease & { readonly leases: readonly Lease[] }> {
+  async acquireAll(
+    names: readonly string[],
+    options?: LockManagerAcquireOptions,
+  ): Promise<Lease & { readonly leases: readonly Lease[] }> {
     if (!Array.isArray(names)) throw invalidArgument('type', 'names', names, 'an array of names');
     if (names.length === 0 || names.length > 10_000) {
       throw invalidArgument('range', 'names', names, 'an array of 1 to 10000 names');
     }
-    names.forEach((name, index) => checkName(name, `names[${index}]`));
+    for (let index = 0; index < names.length; index++) checkName(names[index], `names[${index}]`);
     const holdTimeout = checkLockAcquireOptions(options);
     checkMode(options?.mode, 'options.mode');
     const sorted = [...new Set(names)].sort();
@@ -353,7 +357,9 @@ export class LockManager {
     } catch (error) {
       // Report the caller's whole budget, not the remainder left for this name.
       if (error instanceof TimeoutError && timeout !== undefined) {
-        throw new TimeoutError(`Timed out after ${timeout} ms waiting for ${name} (acquireAll)`, timeout, { cause: error });
+        throw new TimeoutError(`Timed out after ${timeout} ms waiting for ${name} (acquireAll)`, timeout, {
+          cause: error,
+        });
       }
       throw error;
     }

@@ -13,7 +13,13 @@ import {
 // Module functions defined in the class's static block: they reach its private state without
 // private methods, which would add a brand field to every instance.
 let unlock: (mutex: Mutex) => void;
-let newLease: (mutex: Mutex, fence: number, holdTimeout: number | undefined, owner: unknown, waitStart: number) => Lease;
+let newLease: (
+  mutex: Mutex,
+  fence: number,
+  holdTimeout: number | undefined,
+  owner: unknown,
+  waitStart: number,
+) => Lease;
 let acquireSlow: (mutex: Mutex, options: LockAcquireOptions | undefined) => Promise<Lease>;
 
 class MutexLease extends BaseLease {

@@ -16,7 +16,6 @@ class AsyncContextOwner {
   readonly id: number = ++ownerCount;
 }
 
-
 /**
  * Runs `fn` as one owner. Inside `fn`, and in everything it starts that inherits its async
  * context (awaited calls, promise callbacks, timers, event listeners added inside it), every
@@ -49,7 +48,8 @@ class AsyncContextOwner {
  */
 export function runAsOwner<T>(fn: () => T, owner?: unknown): T {
   checkFunction(fn, 'fn');
-  if (owner === null) throw invalidArgument('type', 'owner', owner, 'an owner token (any value but null), or undefined');
+  if (owner === null)
+    throw invalidArgument('type', 'owner', owner, 'an owner token (any value but null), or undefined');
   // Set on every call (an assignment), so a resolver replaced in between is put back.
   setOwnerResolver(resolveFromContext);
   return storage.run(owner === undefined ? new AsyncContextOwner() : owner, fn);

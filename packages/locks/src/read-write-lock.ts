@@ -1,6 +1,12 @@
 import type { Lease, Lock, ReadWriteLock as ReadWriteLockContract } from '@cf/core';
 import { checkFunction, invalidArgument } from '@cf/core';
-import { checkLockAcquireOptions, checkLockOptions, type LockAcquireOptions, type LockOptions, nextId } from './internal/options.js';
+import {
+  checkLockAcquireOptions,
+  checkLockOptions,
+  type LockAcquireOptions,
+  type LockOptions,
+  nextId,
+} from './internal/options.js';
 import { POLICIES, type ReadWritePolicy, ReadWriteState, type WriteLease } from './internal/read-write-state.js';
 
 /**

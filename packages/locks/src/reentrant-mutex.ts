@@ -28,6 +28,10 @@ class ReentrantLease extends BaseLease {
 
 type Queue = WaitQueue<HoldRequest | undefined, Lease>;
 
+function isOptionsObject(value: unknown): value is LockAcquireOptions {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 const OWNER_REQUIRED =
   'an owner: options.owner (any value but undefined), or a call inside runAsOwner() from @cf/locks/node';
 
@@ -178,7 +182,9 @@ export class ReentrantMutex implements Lock {
   forOwner(owner: unknown): Lock {
     if (owner === undefined) throw invalidArgument('type', 'owner', owner, 'any value but undefined');
     return {
-      acquire: (options?: LockAcquireOptions) => this.acquire({ ...options, owner }),
+      // Anything but an options object is passed on unchanged, so that it is rejected as invalid.
+      acquire: (options?: LockAcquireOptions) =>
+        this.acquire(isOptionsObject(options) ? { ...options, owner } : options === undefined ? { owner } : options),
       tryAcquire: () => this.tryAcquire({ owner }),
     };
   }

@@ -76,23 +76,29 @@ describe('bad input: typed errors, and the primitive stays usable', () => {
   });
 
   it('ReentrantMutex', async () => {
-    for (const [options, kind, name] of BAD_LOCK_OPTIONS) expectInvalid(() => new ReentrantMutex(options as never), kind, name);
+    for (const [options, kind, name] of BAD_LOCK_OPTIONS)
+      expectInvalid(() => new ReentrantMutex(options as never), kind, name);
     const mutex = new ReentrantMutex();
     for (const [options, kind, name] of BAD_ACQUIRE_OPTIONS) {
-      const withOwner = typeof options === 'object' && options !== null && !Array.isArray(options) ? { owner: 'o', ...options } : options;
+      const withOwner =
+        typeof options === 'object' && options !== null && !Array.isArray(options)
+          ? { owner: 'o', ...options }
+          : options;
       await expectInvalidAsync(() => mutex.acquire(withOwner as never), kind, name);
     }
     await expectInvalidAsync(() => mutex.acquire({}), 'type', 'options.owner');
     await expectInvalidAsync(() => mutex.tryAcquire({ owner: 'o', holdTimeout: -1 }), 'range', 'options.holdTimeout');
     expectInvalid(() => mutex.tryAcquireSync('x' as never), 'type', 'options');
     expectInvalid(() => mutex.forOwner(undefined), 'type', 'owner');
-    for (const fn of BAD_FUNCTIONS) await expectInvalidAsync(() => mutex.withLock(fn as never, { owner: 'o' }), 'type', 'fn');
+    for (const fn of BAD_FUNCTIONS)
+      await expectInvalidAsync(() => mutex.withLock(fn as never, { owner: 'o' }), 'type', 'fn');
     expect(mutex.isLocked).toBe(false);
     (await mutex.acquire({ owner: 'o' })).release();
   });
 
   it('ReadWriteLock', async () => {
-    for (const [options, kind, name] of BAD_LOCK_OPTIONS) expectInvalid(() => new ReadWriteLock(options as never), kind, name);
+    for (const [options, kind, name] of BAD_LOCK_OPTIONS)
+      expectInvalid(() => new ReadWriteLock(options as never), kind, name);
     expectInvalid(() => new ReadWriteLock({ policy: 'fastest' as never }), 'range', 'options.policy');
     expectInvalid(() => new ReadWriteLock({ policy: 1 as never }), 'type', 'options.policy');
     const rw = new ReadWriteLock();

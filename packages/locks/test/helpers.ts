@@ -45,7 +45,11 @@ export function expectInvalid(fn: () => unknown, kind: 'type' | 'range', name: s
 }
 
 /** Asserts that `promise` rejects with an invalid-argument error (and does not throw synchronously). */
-export async function expectInvalidAsync(fn: () => Promise<unknown>, kind: 'type' | 'range', name: string): Promise<void> {
+export async function expectInvalidAsync(
+  fn: () => Promise<unknown>,
+  kind: 'type' | 'range',
+  name: string,
+): Promise<void> {
   let promise: Promise<unknown>;
   try {
     promise = fn();

@@ -39,7 +39,10 @@ describe('LockManager', () => {
     const holder = await manager.acquire('job');
     const order: string[] = [];
     const take = (name: string, priority: number) =>
-      manager.acquire('job', { priority }).then((l) => (order.push(name), l.release()));
+      manager.acquire('job', { priority }).then((l) => {
+        order.push(name);
+        l.release();
+      });
     const all = [take('low', Priority.LOW), take('critical', Priority.CRITICAL), take('normal', Priority.NORMAL)];
     holder.release();
     await Promise.all(all);
@@ -100,11 +103,33 @@ describe('LockManager', () => {
     const manager = new LockManager();
     const a = await manager.acquire('s');
     const waiting = manager.acquire('s');
-    expect(manager.stats('s')).toEqual({ acquisitions: 1, contended: 1, timeouts: 0, aborts: 0, holders: 1, waiters: 1 });
-    expect(manager.stats('other')).toEqual({ acquisitions: 0, contended: 0, timeouts: 0, aborts: 0, holders: 0, waiters: 0 });
+    expect(manager.stats('s')).toEqual({
+      acquisitions: 1,
+      contended: 1,
+      timeouts: 0,
+      aborts: 0,
+      holders: 1,
+      waiters: 1,
+    });
+    expect(manager.stats('other')).toEqual({
+      acquisitions: 0,
+      contended: 0,
+      timeouts: 0,
+      aborts: 0,
+      holders: 0,
+      waiters: 0,
+    });
     a.release();
     (await waiting).release();
-    expect(manager.stats()).toEqual({ acquisitions: 2, contended: 1, timeouts: 0, aborts: 0, holders: 0, waiters: 0, names: 0 });
+    expect(manager.stats()).toEqual({
+      acquisitions: 2,
+      contended: 1,
+      timeouts: 0,
+      aborts: 0,
+      holders: 0,
+      waiters: 0,
+      names: 0,
+    });
   });
 
   it('fencing tokens keep increasing for a name even after it was forgotten', async () => {

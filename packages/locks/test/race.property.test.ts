@@ -1,4 +1,4 @@
-import { type Lease, type Lock } from '@cf/core';
+import type { Lease, Lock } from '@cf/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LockManager, Mutex, ReadWriteLock, ReentrantMutex } from '../src/index.js';
@@ -47,7 +47,8 @@ async function runTasks(
   const tasks = plans.map(async (plan, index) => {
     await s.schedule(Promise.resolve(`start ${index}`));
     const controller = new AbortController();
-    if (plan.abort) void s.schedule(Promise.resolve(`abort ${index}`)).then(() => controller.abort(new Error(`abort ${index}`)));
+    if (plan.abort)
+      void s.schedule(Promise.resolve(`abort ${index}`)).then(() => controller.abort(new Error(`abort ${index}`)));
     let held: { lease: Lease; exclusive: boolean };
     try {
       held = await take(plan, controller.signal);
@@ -166,7 +167,10 @@ describe('races explored by fast-check scheduler', () => {
               async (plan, signal) => {
                 const exclusive = writes.get(plan)!;
                 const side: Lock = exclusive ? rw.write : rw.read;
-                return { lease: await side.acquire({ signal, priority: plan.priority, timeout: plan.timeout }), exclusive };
+                return {
+                  lease: await side.acquire({ signal, priority: plan.priority, timeout: plan.timeout }),
+                  exclusive,
+                };
               },
               state,
               () => {
@@ -197,7 +201,8 @@ describe('races explored by fast-check scheduler', () => {
           s,
           plans,
           async (plan, signal) => {
-            if (plan.priority % 2 === 1) return { lease: await rw.read.acquire({ signal, timeout: plan.timeout }), exclusive: false };
+            if (plan.priority % 2 === 1)
+              return { lease: await rw.read.acquire({ signal, timeout: plan.timeout }), exclusive: false };
             const write = await rw.write.acquire({ signal, timeout: plan.timeout });
             // Hold as a writer for one scheduled step, then downgrade.
             state.exclusive++;
@@ -207,7 +212,10 @@ describe('races explored by fast-check scheduler', () => {
             return { lease: write.downgrade(), exclusive: false };
           },
           state,
-          () => (!rw.isLocked && rw.waitersCount.readers + rw.waitersCount.writers > 0 ? 'waiter behind a free lock' : undefined),
+          () =>
+            !rw.isLocked && rw.waitersCount.readers + rw.waitersCount.writers > 0
+              ? 'waiter behind a free lock'
+              : undefined,
         );
         checkOutcome(outcome, plans);
         expect(overlaps).toEqual([]);
@@ -239,8 +247,16 @@ describe('races explored by fast-check scheduler', () => {
             plans,
             async (plan, signal) => {
               const { names, shared } = byPlan.get(plan)!;
-              const options = { signal, priority: plan.priority, timeout: plan.timeout, mode: shared ? 'shared' : 'exclusive' } as const;
-              const lease = names.length === 1 ? await manager.acquire(names[0]!, options) : await manager.acquireAll(names, options);
+              const options = {
+                signal,
+                priority: plan.priority,
+                timeout: plan.timeout,
+                mode: shared ? 'shared' : 'exclusive',
+              } as const;
+              const lease =
+                names.length === 1
+                  ? await manager.acquire(names[0]!, options)
+                  : await manager.acquireAll(names, options);
               for (const name of names) {
                 const counts = perName.get(name)!;
                 if (shared) counts.shared++;

@@ -56,7 +56,11 @@ describe('ReadWriteLock', () => {
     const rw = new ReadWriteLock({ policy: 'read-preferring' });
     const w1 = await rw.write.acquire();
     const order: string[] = [];
-    const track = (name: string, p: Promise<Lease>) => p.then((l) => (order.push(name), l));
+    const track = (name: string, p: Promise<Lease>) =>
+      p.then((l) => {
+        order.push(name);
+        return l;
+      });
     const w2 = track('w2', rw.write.acquire());
     const r1 = track('r1', rw.read.acquire());
     const r2 = track('r2', rw.read.acquire());
@@ -103,7 +107,11 @@ describe('ReadWriteLock', () => {
     const rw = new ReadWriteLock();
     const holder = await rw.write.acquire();
     const order: string[] = [];
-    const track = (name: string, p: Promise<Lease>) => p.then((l) => (order.push(name), l.release()));
+    const track = (name: string, p: Promise<Lease>) =>
+      p.then((l) => {
+        order.push(name);
+        l.release();
+      });
     const all = [
       track('writer-low', rw.write.acquire({ priority: Priority.LOW })),
       track('reader-high', rw.read.acquire({ priority: Priority.HIGH })),
@@ -183,7 +191,17 @@ describe('ReadWriteLock', () => {
     const rw = new ReadWriteLock();
     const w = await rw.write.acquire();
     const read = w.downgrade();
-    expect(isNotHeldError((() => { try { w.downgrade(); } catch (e) { return e; } })())).toBe(true);
+    expect(
+      isNotHeldError(
+        (() => {
+          try {
+            w.downgrade();
+          } catch (e) {
+            return e;
+          }
+        })(),
+      ),
+    ).toBe(true);
     read.release();
     const w2 = await rw.write.acquire();
     w2.release();

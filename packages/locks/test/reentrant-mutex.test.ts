@@ -106,10 +106,7 @@ describe('ReentrantMutex with explicit owners', () => {
 
   it('withLock nests for the same owner', async () => {
     const mutex = new ReentrantMutex();
-    const result = await mutex.withLock(
-      () => mutex.withLock(() => mutex.holdCount, { owner: 'x' }),
-      { owner: 'x' },
-    );
+    const result = await mutex.withLock(() => mutex.withLock(() => mutex.holdCount, { owner: 'x' }), { owner: 'x' });
     expect(result).toBe(2);
     expect(mutex.isLocked).toBe(false);
   });

@@ -4,7 +4,7 @@ import type { RawClient } from './client.js';
 /** Longest name accepted, in characters. */
 export const MAX_NAME_LENGTH = 1024;
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Buffer = Buffer.alloc(0);
 
 /**
  * Checks a primitive's name: a non-empty string of at most 1024 characters without `/` or NUL.

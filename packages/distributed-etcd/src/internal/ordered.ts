@@ -36,7 +36,7 @@ export interface Enqueued {
   readonly blocker: Blocker | undefined;
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Buffer = Buffer.alloc(0);
 
 function lastAhead(blockPrefix: Buffer, maxCreate?: bigint): IRangeRequest {
   return {

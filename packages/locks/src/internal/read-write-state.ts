@@ -147,7 +147,7 @@ export class ReadWriteState {
   }
 
   get readers(): number {
-    return this.holders > 0 ? this.holders : 0;
+    return Math.max(this.holders, 0);
   }
 
   get contended(): number {
@@ -229,7 +229,11 @@ export class ReadWriteState {
     return queue.enqueue({ seq: 0, holdTimeout: undefined }, options);
   }
 
-  private enqueue(write: boolean, options: LockAcquireOptions | undefined, holdTimeout: number | undefined): Promise<Lease> {
+  private enqueue(
+    write: boolean,
+    options: LockAcquireOptions | undefined,
+    holdTimeout: number | undefined,
+  ): Promise<Lease> {
     const queue = this.queue(write);
     if (options?.timeout === 0) this.waiting!.timeouts++;
     else this.waiting!.contended++;

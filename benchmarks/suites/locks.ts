@@ -1,0 +1,351 @@
+/**
+ * @cf/locks' in-process locks against the floors and against async-mutex, await-lock, async-sema
+ * and @esfx, in one process run (issue 3).
+ *
+ * - uncontended: `const lease = await mutex.acquire(); lease.release()` on a mutex nobody else
+ *   uses, next to one awaited resolved promise and a minimal lease-returning lock written here;
+ * - tryAcquireSync: the synchronous fast path with its lease, next to a boolean check-and-set;
+ * - contended: 100 tasks share one lock, each cycle is acquire, `await null`, release, next to the
+ *   same 100 tasks with no lock and a minimal hand-written lock (no priorities, no cancellation);
+ * - read-write: both sides of ReadWriteLock uncontended, next to the Mutex of the same run;
+ * - LockManager: a named acquire+release, uncontended, informational;
+ * - observers: the Mutex with one observer registered, informational (the cost of instrumentation).
+ *
+ * `setup` also measures heap bytes (idle Mutex, a held LockManager name, an idle name) with a
+ * real garbage collector and prints them.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { addObserver } from '@cf/core';
+import { LockManager, Mutex, ReadWriteLock } from '@cf/locks';
+import { AsyncMutex } from '@esfx/async-mutex';
+import { AsyncReaderWriterLock } from '@esfx/async-readerwriterlock';
+import { Mutex as AsyncMutexMutex } from 'async-mutex';
+import { Sema } from 'async-sema';
+import AwaitLock from 'await-lock';
+import { type BenchmarkTask, defineSuite, floorTasks } from '../harness.ts';
+
+const UNCONTENDED = 'uncontended acquire+release';
+const TRY = 'tryAcquireSync+release (sync)';
+const CONTENDED = 'one lock, 100 tasks';
+const READ_WRITE = 'ReadWriteLock uncontended';
+const MANAGER = 'LockManager uncontended';
+const OBSERVED = 'Mutex with an observer';
+
+const BATCH = 1000;
+const TASKS = 100;
+const ROUNDS = 20;
+const CYCLES = TASKS * ROUNDS;
+
+/** The smallest lock that still returns a lease object per acquisition (no queue features). */
+class MinimalLease {
+  #lock: MinimalLock | undefined;
+  constructor(lock: MinimalLock) {
+    this.#lock = lock;
+  }
+  release(): void {
+    const lock = this.#lock;
+    if (lock === undefined) return;
+    this.#lock = undefined;
+    lock.unlock();
+  }
+}
+
+class MinimalLock {
+  #held = false;
+  #waiters: ((lease: MinimalLease) => void)[] = [];
+  #head = 0;
+  acquire(): Promise<MinimalLease> {
+    if (!this.#held) {
+      this.#held = true;
+      return Promise.resolve(new MinimalLease(this));
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+  unlock(): void {
+    if (this.#head < this.#waiters.length) {
+      const next = this.#waiters[this.#head]!;
+      this.#waiters[this.#head++] = undefined as never;
+      if (this.#head > 1024 && this.#head * 2 > this.#waiters.length) {
+        this.#waiters = this.#waiters.slice(this.#head);
+        this.#head = 0;
+      }
+      next(new MinimalLease(this));
+      return;
+    }
+    this.#held = false;
+  }
+}
+
+/** Runs `TASKS` workers of `ROUNDS` cycles each; resolves when all are done. */
+function contend(worker: () => Promise<void>): Promise<unknown> {
+  const running: Promise<void>[] = new Array(TASKS);
+  for (let task = 0; task < TASKS; task++) running[task] = worker();
+  return Promise.all(running);
+}
+
+/** A batched task running `op` `BATCH` times. */
+function batched(group: string, kind: BenchmarkTask['kind'], name: string, op: () => Promise<void>): BenchmarkTask {
+  return {
+    group,
+    kind,
+    name,
+    batch: BATCH,
+    fn: async () => {
+      for (let i = 0; i < BATCH; i++) await op();
+    },
+  };
+}
+
+/** A contended task: 100 workers, each cycle `cycle()`. */
+function contended(kind: BenchmarkTask['kind'], name: string, cycle: () => Promise<void>): BenchmarkTask {
+  return {
+    group: CONTENDED,
+    kind,
+    name,
+    batch: CYCLES,
+    fn: () =>
+      contend(async () => {
+        for (let round = 0; round < ROUNDS; round++) await cycle();
+      }),
+    async: true,
+  };
+}
+
+const mutex = new Mutex();
+const minimal = new MinimalLock();
+const asyncMutex = new AsyncMutexMutex();
+const awaitLock = new AwaitLock();
+const sema = new Sema(1);
+const esfxMutex = new AsyncMutex();
+const rw = new ReadWriteLock();
+const esfxRw = new AsyncReaderWriterLock();
+const manager = new LockManager();
+const observedMutex = new Mutex();
+
+const mutexC = new Mutex();
+const minimalC = new MinimalLock();
+const asyncMutexC = new AsyncMutexMutex();
+const awaitLockC = new AwaitLock();
+const semaC = new Sema(1);
+const esfxMutexC = new AsyncMutex();
+
+let stopObserving: (() => void) | undefined;
+
+function heapAfterGc(gc: () => void): number {
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** Heap bytes per object: `count` objects made by `make`, measured after full collections. */
+async function bytesPer(count: number, make: (i: number) => unknown, gc: () => void): Promise<number> {
+  const keep: unknown[] = new Array(count).fill(undefined);
+  const before = heapAfterGc(gc);
+  for (let i = 0; i < count; i++) keep[i] = await make(i);
+  const after = heapAfterGc(gc);
+  return (after - before) / keep.length;
+}
+
+async function measureHeap(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const count = 100_000;
+  const idleMutex = await bytesPer(count, () => new Mutex(), gc);
+  const usedMutex = await bytesPer(
+    count,
+    () => {
+      const m = new Mutex();
+      m.tryAcquireSync()?.release();
+      return m;
+    },
+    gc,
+  );
+  const asyncMutexIdle = await bytesPer(count, () => new AsyncMutexMutex(), gc);
+  const esfxIdle = await bytesPer(count, () => new AsyncMutex(), gc);
+  const heldManager = new LockManager();
+  const names = Array.from({ length: count }, (_, i) => `name-${i}`);
+  const heldName = await bytesPer(count, (i) => heldManager.acquire(names[i]!), gc);
+  const idleManager = new LockManager();
+  for (let i = 0; i < 10_000; i++) (await idleManager.acquire(`warm-${i}`)).release();
+  const before = heapAfterGc(gc);
+  for (let i = 0; i < 1_000_000; i++) (await idleManager.acquire(`idle-${i}`)).release();
+  const idleGrowth = heapAfterGc(gc) - before;
+  console.log('\nlocks: heap bytes per object (100,000 each, after full GCs; Node 20 has no pointer compression)');
+  console.log(`  idle Mutex, never acquired          ${idleMutex.toFixed(1)}`);
+  console.log(`  idle Mutex after one acquisition    ${usedMutex.toFixed(1)} (its generated name included)`);
+  console.log(`  idle async-mutex Mutex              ${asyncMutexIdle.toFixed(1)}`);
+  console.log(`  idle @esfx/async-mutex AsyncMutex   ${esfxIdle.toFixed(1)}`);
+  console.log(`  LockManager held name, with lease   ${heldName.toFixed(1)} (${heldManager.size} names)`);
+  console.log(`  LockManager after 1,000,000 names   ${idleGrowth} bytes of heap growth (${idleManager.size} left)`);
+}
+
+export default defineSuite({
+  name: 'locks',
+  title: 'In-process locks (@cf/locks)',
+  description:
+    'Mutex, ReadWriteLock and LockManager acquire+release, uncontended and with 100 tasks contending, against ' +
+    'awaited-promise floors, minimal hand-written locks, async-mutex 0.5.0 (ESM build), await-lock 3.0.0, ' +
+    'async-sema 3.1.1 (Sema(1)), @esfx/async-mutex 1.0.0 and @esfx/async-readerwriterlock 1.0.0-pre.8. ' +
+    'Contended tasks run 100 workers x 20 cycles of acquire, `await null`, release.',
+  setup: measureHeap,
+  teardown: () => stopObserving?.(),
+  tasks: [
+    ...floorTasks(UNCONTENDED, BATCH).filter((task) => task.name === 'await resolved promise'),
+    batched(UNCONTENDED, 'floor', 'minimal lease-returning lock', async () => {
+      const lease = await minimal.acquire();
+      lease.release();
+    }),
+    batched(UNCONTENDED, 'ours', '@cf/locks Mutex', async () => {
+      const lease = await mutex.acquire();
+      lease.release();
+    }),
+    batched(UNCONTENDED, 'peer', 'async-mutex Mutex', async () => {
+      const release = await asyncMutex.acquire();
+      release();
+    }),
+    batched(UNCONTENDED, 'peer', 'await-lock', async () => {
+      await awaitLock.acquireAsync();
+      awaitLock.release();
+    }),
+    batched(UNCONTENDED, 'peer', 'async-sema Sema(1)', async () => {
+      await sema.acquire();
+      sema.release();
+    }),
+    batched(UNCONTENDED, 'peer', '@esfx/async-mutex', async () => {
+      const handle = await esfxMutex.lock();
+      handle.unlock();
+    }),
+
+    ...floorTasks(TRY, BATCH).filter((task) => task.name === 'sync boolean flag check+set'),
+    {
+      group: TRY,
+      kind: 'ours',
+      name: '@cf/locks Mutex tryAcquireSync',
+      batch: BATCH * 10,
+      fn: () => {
+        let taken = 0;
+        for (let i = 0; i < BATCH * 10; i++) {
+          const lease = mutex.tryAcquireSync();
+          if (lease !== undefined) {
+            taken++;
+            lease.release();
+          }
+        }
+        return taken;
+      },
+    },
+    {
+      group: TRY,
+      kind: 'peer',
+      name: 'await-lock tryAcquire',
+      batch: BATCH * 10,
+      fn: () => {
+        let taken = 0;
+        for (let i = 0; i < BATCH * 10; i++) {
+          if (awaitLock.tryAcquire()) {
+            taken++;
+            awaitLock.release();
+          }
+        }
+        return taken;
+      },
+    },
+
+    contended('floor', 'no lock', async () => {
+      await null;
+    }),
+    contended('floor', 'minimal hand-written lock', async () => {
+      const lease = await minimalC.acquire();
+      await null;
+      lease.release();
+    }),
+    contended('ours', '@cf/locks Mutex', async () => {
+      const lease = await mutexC.acquire();
+      await null;
+      lease.release();
+    }),
+    contended('peer', 'async-sema Sema(1)', async () => {
+      await semaC.acquire();
+      await null;
+      semaC.release();
+    }),
+    contended('peer', 'await-lock', async () => {
+      await awaitLockC.acquireAsync();
+      await null;
+      awaitLockC.release();
+    }),
+    contended('peer', 'async-mutex Mutex', async () => {
+      const release = await asyncMutexC.acquire();
+      await null;
+      release();
+    }),
+    contended('peer', '@esfx/async-mutex', async () => {
+      const handle = await esfxMutexC.lock();
+      await null;
+      handle.unlock();
+    }),
+
+    batched(READ_WRITE, 'floor', '@cf/locks Mutex', async () => {
+      const lease = await mutex.acquire();
+      lease.release();
+    }),
+    batched(READ_WRITE, 'ours', '@cf/locks ReadWriteLock read', async () => {
+      const lease = await rw.read.acquire();
+      lease.release();
+    }),
+    batched(READ_WRITE, 'ours', '@cf/locks ReadWriteLock write', async () => {
+      const lease = await rw.write.acquire();
+      lease.release();
+    }),
+    batched(READ_WRITE, 'peer', '@esfx/async-readerwriterlock read', async () => {
+      const handle = await esfxRw.read();
+      handle.unlock();
+    }),
+    batched(READ_WRITE, 'peer', '@esfx/async-readerwriterlock write', async () => {
+      const handle = await esfxRw.write();
+      handle.unlock();
+    }),
+
+    batched(MANAGER, 'floor', '@cf/locks Mutex', async () => {
+      const lease = await mutex.acquire();
+      lease.release();
+    }),
+    batched(MANAGER, 'ours', '@cf/locks LockManager acquire (one name)', async () => {
+      const lease = await manager.acquire('hot');
+      lease.release();
+    }),
+
+    batched(OBSERVED, 'floor', '@cf/locks Mutex, no observer', async () => {
+      const lease = await mutex.acquire();
+      lease.release();
+    }),
+    {
+      ...batched(OBSERVED, 'ours', '@cf/locks Mutex, one observer', async () => {
+        const lease = await observedMutex.acquire();
+        lease.release();
+      }),
+      beforeAll: () => {
+        stopObserving ??= addObserver(() => {});
+      },
+      afterAll: () => {
+        stopObserving?.();
+        stopObserving = undefined;
+      },
+    },
+  ],
+  targets: [
+    { task: '@cf/locks Mutex', vs: 'await resolved promise', group: UNCONTENDED, atMost: 1.5, note: 'issue 3' },
+    { task: '@cf/locks Mutex', vs: 'async-mutex Mutex', group: UNCONTENDED, atMost: 1 / 8, note: 'issue 3: >= 8x faster' },
+    { task: '@cf/locks Mutex', vs: '@esfx/async-mutex', group: UNCONTENDED, atMost: 1, note: 'issue 3: faster' },
+    { task: '@cf/locks Mutex', vs: 'no lock', group: CONTENDED, atMost: 3, note: 'issue 3' },
+    {
+      task: '@cf/locks Mutex',
+      vs: 'async-sema Sema(1)',
+      group: CONTENDED,
+      atMost: 1 / 1.2,
+      note: 'issue 3: >= 1.2x async-sema throughput',
+    },
+    { task: '@cf/locks ReadWriteLock read', vs: '@cf/locks Mutex', group: READ_WRITE, atMost: 2, note: 'issue 3' },
+    { task: '@cf/locks ReadWriteLock write', vs: '@cf/locks Mutex', group: READ_WRITE, atMost: 2, note: 'issue 3' },
+  ],
+});

@@ -1,0 +1,153 @@
+import type { AcquireOptions } from '@cf/core';
+import { checkInteger } from '@cf/core';
+import { checkRegion, EventCount, type Placement, placeRegion } from '@cf/atomics';
+import { blockingTimeout, blockUntil, checkHandleName, primitiveName, type SharedPrimitiveHandle, waitUntil } from './options.js';
+
+/** A `SharedCountDownLatch` as posted to a worker. */
+export interface SharedCountDownLatchHandle extends SharedPrimitiveHandle {}
+
+/** Options of the `SharedCountDownLatch` constructor. */
+export interface SharedCountDownLatchOptions extends Placement {
+  /** The resource name (default `shared-latch#<n>`). */
+  name?: string | undefined;
+}
+
+const COUNT = 0;
+const EVENTS_OFFSET = 4;
+const BYTES = 16;
+const MAX_COUNT = 2 ** 31 - 1;
+
+let attaching: SharedCountDownLatchHandle | undefined;
+
+/**
+ * A one-shot gate in shared memory: threads wait until `countDown()` was called `count` times in
+ * total, by any threads. Waiting is blocking (`waitSync`, for workers) or async (`wait`).
+ *
+ * Layout: 16 bytes, 4-aligned (the count, then an `EventCount`).
+ *
+ * @example
+ * ```ts
+ * const ready = new SharedCountDownLatch(workers.length);
+ * // each worker: SharedCountDownLatch.from(handle).countDown();
+ * await ready.wait({ timeout: 5_000 });
+ * ```
+ */
+export class SharedCountDownLatch {
+  /** Required alignment of a region's `byteOffset`, in bytes. */
+  static readonly alignment: number = 4;
+  /** The resource name. */
+  readonly name: string;
+  readonly #handle: SharedCountDownLatchHandle;
+  readonly #words: Int32Array;
+  readonly #events: EventCount;
+
+  /**
+   * Bytes a `SharedCountDownLatch` occupies.
+   * @returns 16
+   * @example `SharedCountDownLatch.byteLength()`
+   */
+  static byteLength(): number {
+    return BYTES;
+  }
+
+  /**
+   * Rebuilds the latch from its handle, e.g. in a worker.
+   * @param handle - `latch.handle` as posted
+   * @returns a latch on the same memory
+   * @throws TypeError / RangeError (code `ERR_CF_INVALID_ARG`) for a bad handle
+   * @example `const ready = SharedCountDownLatch.from(workerData.ready)`
+   */
+  static from(handle: SharedCountDownLatchHandle): SharedCountDownLatch {
+    checkHandleName(handle);
+    checkRegion(handle, 'handle', BYTES, 4);
+    attaching = handle;
+    return new SharedCountDownLatch(0);
+  }
+
+  /**
+   * Creates a latch in a new buffer, or at `options.buffer`/`options.byteOffset`.
+   * @param count - steps until it opens, 0 to 2^31 - 1
+   * @param options - `name` and placement
+   * @throws TypeError / RangeError (code `ERR_CF_INVALID_ARG`) for a bad argument
+   * @example `const done = new SharedCountDownLatch(4)`
+   */
+  constructor(count: number, options?: SharedCountDownLatchOptions) {
+    const attached = attaching;
+    attaching = undefined;
+    let handle: SharedCountDownLatchHandle;
+    if (attached === undefined) {
+      checkInteger(count, 'count', 0, MAX_COUNT);
+      const name = primitiveName(options, 'shared-latch');
+      handle = { ...placeRegion(options, BYTES, 4), name };
+    } else {
+      handle = attached;
+    }
+    this.name = handle.name;
+    this.#handle = handle;
+    this.#words = new Int32Array(handle.buffer, handle.byteOffset, 1);
+    const events = { buffer: handle.buffer, byteOffset: handle.byteOffset + EVENTS_OFFSET };
+    if (attached === undefined) {
+      this.#events = new EventCount(events);
+      Atomics.store(this.#words, COUNT, count);
+    } else {
+      this.#events = EventCount.from(events);
+    }
+  }
+
+  /** The structured-clone-safe handle to post to a worker. */
+  get handle(): SharedCountDownLatchHandle {
+    return this.#handle;
+  }
+
+  /** Bytes this latch occupies (16). */
+  get byteLength(): number {
+    return BYTES;
+  }
+
+  /** Steps left before the latch opens. */
+  get count(): number {
+    return Atomics.load(this.#words, COUNT);
+  }
+
+  /**
+   * Counts down by `n` (not below zero); opening the latch wakes every waiter.
+   * @param n - steps, at least 1 (default 1)
+   * @throws TypeError / RangeError for a bad `n`
+   * @example `latch.countDown()`
+   */
+  countDown(n = 1): void {
+    checkInteger(n, 'n', 1, MAX_COUNT);
+    const words = this.#words;
+    for (let count = Atomics.load(words, COUNT); count > 0; ) {
+      const next = Math.max(0, count - n);
+      const found = Atomics.compareExchange(words, COUNT, count, next);
+      if (found === count) {
+        if (next === 0) this.#events.notifyAll();
+        return;
+      }
+      count = found;
+    }
+  }
+
+  /**
+   * Blocks until the latch is open. For workers.
+   * @param timeout - milliseconds (default: no limit)
+   * @returns `false` when the time limit passed first
+   * @throws TypeError / RangeError for a bad timeout
+   * @example `latch.waitSync(1000)`
+   */
+  waitSync(timeout?: number): boolean {
+    return blockUntil(() => Atomics.load(this.#words, COUNT) === 0, this.#events, blockingTimeout(timeout));
+  }
+
+  /**
+   * Waits without blocking until the latch is open.
+   * @param options - `timeout` and `signal` (priority is ignored: waiters are released together)
+   * @returns resolves once open
+   * @throws rejects with `TimeoutError`, `signal.reason`, or TypeError / RangeError for bad options
+   * @example `await latch.wait({ timeout: 5_000 })`
+   */
+  wait(options?: AcquireOptions): Promise<void> {
+    return waitUntil(() => Atomics.load(this.#words, COUNT) === 0, this.#events, options, this.name);
+  }
+}
