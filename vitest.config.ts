@@ -34,7 +34,13 @@ export default defineConfig({
     projects: [
       ...packages.map((name) => ({
         resolve: { alias },
-        test: { name, root: `packages/${name}`, include: ['test/**/*.test.ts'], testTimeout: 30_000, hookTimeout: 60_000 },
+        test: {
+          name,
+          root: `packages/${name}`,
+          include: ['test/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
       })),
       {
         resolve: { alias },

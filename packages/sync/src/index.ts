@@ -12,3 +12,14 @@ export type { SemaphoreAcquireOptions, SemaphoreLease, SemaphoreOptions } from '
 export { Semaphore } from './semaphore.js';
 
 // Shared memory
+export type { SharedPrimitiveHandle } from './shared/options.js';
+export type { SharedBarrierHandle, SharedBarrierOptions } from './shared/shared-barrier.js';
+export { SharedBarrier } from './shared/shared-barrier.js';
+export type { SharedConditionHandle, SharedConditionLock, SharedConditionOptions } from './shared/shared-condition.js';
+export { SharedCondition } from './shared/shared-condition.js';
+export type { SharedCountDownLatchHandle, SharedCountDownLatchOptions } from './shared/shared-count-down-latch.js';
+export { SharedCountDownLatch } from './shared/shared-count-down-latch.js';
+export type { SharedResetEventHandle, SharedResetEventOptions } from './shared/shared-reset-events.js';
+export { SharedAutoResetEvent, SharedManualResetEvent } from './shared/shared-reset-events.js';
+export type { SharedSemaphoreHandle, SharedSemaphoreOptions } from './shared/shared-semaphore.js';
+export { SharedSemaphore, SharedSemaphoreLease } from './shared/shared-semaphore.js';

@@ -133,8 +133,12 @@ export class SharedCondition {
     }
     const sequence = this.#futex.load();
     unlock.call(this.lock);
-    const result = Atomics.wait(new Int32Array(this.#handle.buffer, this.#handle.byteOffset, 1), 0, sequence, limit);
-    lockSync.call(this.lock);
+    let result: string;
+    try {
+      result = this.#futex.waitSync(sequence, limit);
+    } finally {
+      lockSync.call(this.lock);
+    }
     return result !== 'timed-out';
   }
 
@@ -158,8 +162,8 @@ export class SharedCondition {
     const timeout = options?.timeout ?? Number.POSITIVE_INFINITY;
     const result = await this.#futex.waitAsync(sequence, { timeout, ...(options?.signal === undefined ? {} : { signal: options.signal }) });
     if (result === 'timed-out') throw new TimeoutError(`Timed out after ${timeout} ms waiting on ${this.name}`, timeout);
-    const { timeout: _timeout, ...rest } = options ?? {};
-    return this.lock.acquire(rest);
+    // Once notified, the lock is re-taken without the time limit (the notify is not lost to a timer).
+    return this.lock.acquire(options === undefined ? undefined : { ...options, timeout: undefined });
   }
 
   /**
