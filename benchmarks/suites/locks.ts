@@ -11,7 +11,7 @@
  * - LockManager: a named acquire+release, uncontended, informational;
  * - observers: the Mutex with one observer registered, informational (the cost of instrumentation).
  *
- * `setup` also measures heap bytes (idle Mutex, a held LockManager name, an idle name) with a
+ * `teardown` also measures heap bytes (idle Mutex, a held LockManager name, an idle name) with a
  * real garbage collector and prints them.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -82,34 +82,6 @@ function contend(worker: () => Promise<void>): Promise<unknown> {
   const running: Promise<void>[] = new Array(TASKS);
   for (let task = 0; task < TASKS; task++) running[task] = worker();
   return Promise.all(running);
-}
-
-/** A batched task running `op` `BATCH` times. */
-function batched(group: string, kind: BenchmarkTask['kind'], name: string, op: () => Promise<void>): BenchmarkTask {
-  return {
-    group,
-    kind,
-    name,
-    batch: BATCH,
-    fn: async () => {
-      for (let i = 0; i < BATCH; i++) await op();
-    },
-  };
-}
-
-/** A contended task: 100 workers, each cycle `cycle()`. */
-function contended(kind: BenchmarkTask['kind'], name: string, cycle: () => Promise<void>): BenchmarkTask {
-  return {
-    group: CONTENDED,
-    kind,
-    name,
-    batch: CYCLES,
-    fn: () =>
-      contend(async () => {
-        for (let round = 0; round < ROUNDS; round++) await cycle();
-      }),
-    async: true,
-  };
 }
 
 const mutex = new Mutex();
@@ -187,34 +159,85 @@ export default defineSuite({
     'awaited-promise floors, minimal hand-written locks, async-mutex 0.5.0 (ESM build), await-lock 3.0.0, ' +
     'async-sema 3.1.1 (Sema(1)), @esfx/async-mutex 1.0.0 and @esfx/async-readerwriterlock 1.0.0-pre.8. ' +
     'Contended tasks run 100 workers x 20 cycles of acquire, `await null`, release.',
-  setup: measureHeap,
-  teardown: () => stopObserving?.(),
+  // Measured after the timings: a million lock names of garbage must not slow the tasks down.
+  teardown: async () => {
+    stopObserving?.();
+    await measureHeap();
+  },
   tasks: [
     ...floorTasks(UNCONTENDED, BATCH).filter((task) => task.name === 'await resolved promise'),
-    batched(UNCONTENDED, 'floor', 'minimal lease-returning lock', async () => {
-      const lease = await minimal.acquire();
-      lease.release();
-    }),
-    batched(UNCONTENDED, 'ours', '@cf/locks Mutex', async () => {
-      const lease = await mutex.acquire();
-      lease.release();
-    }),
-    batched(UNCONTENDED, 'peer', 'async-mutex Mutex', async () => {
-      const release = await asyncMutex.acquire();
-      release();
-    }),
-    batched(UNCONTENDED, 'peer', 'await-lock', async () => {
-      await awaitLock.acquireAsync();
-      awaitLock.release();
-    }),
-    batched(UNCONTENDED, 'peer', 'async-sema Sema(1)', async () => {
-      await sema.acquire();
-      sema.release();
-    }),
-    batched(UNCONTENDED, 'peer', '@esfx/async-mutex', async () => {
-      const handle = await esfxMutex.lock();
-      handle.unlock();
-    }),
+    {
+      group: UNCONTENDED,
+      kind: 'floor',
+      name: 'minimal lease-returning lock',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const lease = await minimal.acquire();
+          lease.release();
+        }
+      },
+    },
+    {
+      group: UNCONTENDED,
+      kind: 'ours',
+      name: '@cf/locks Mutex',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const lease = await mutex.acquire();
+          lease.release();
+        }
+      },
+    },
+    {
+      group: UNCONTENDED,
+      kind: 'peer',
+      name: 'async-mutex Mutex',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const release = await asyncMutex.acquire();
+          release();
+        }
+      },
+    },
+    {
+      group: UNCONTENDED,
+      kind: 'peer',
+      name: 'await-lock',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          await awaitLock.acquireAsync();
+          awaitLock.release();
+        }
+      },
+    },
+    {
+      group: UNCONTENDED,
+      kind: 'peer',
+      name: 'async-sema Sema(1)',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          await sema.acquire();
+          sema.release();
+        }
+      },
+    },
+    {
+      group: UNCONTENDED,
+      kind: 'peer',
+      name: '@esfx/async-mutex',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const handle = await esfxMutex.lock();
+          handle.unlock();
+        }
+      },
+    },
 
     ...floorTasks(TRY, BATCH).filter((task) => task.name === 'sync boolean flag check+set'),
     {
@@ -251,79 +274,219 @@ export default defineSuite({
       },
     },
 
-    contended('floor', 'no lock', async () => {
-      await null;
-    }),
-    contended('floor', 'minimal hand-written lock', async () => {
-      const lease = await minimalC.acquire();
-      await null;
-      lease.release();
-    }),
-    contended('ours', '@cf/locks Mutex', async () => {
-      const lease = await mutexC.acquire();
-      await null;
-      lease.release();
-    }),
-    contended('peer', 'async-sema Sema(1)', async () => {
-      await semaC.acquire();
-      await null;
-      semaC.release();
-    }),
-    contended('peer', 'await-lock', async () => {
-      await awaitLockC.acquireAsync();
-      await null;
-      awaitLockC.release();
-    }),
-    contended('peer', 'async-mutex Mutex', async () => {
-      const release = await asyncMutexC.acquire();
-      await null;
-      release();
-    }),
-    contended('peer', '@esfx/async-mutex', async () => {
-      const handle = await esfxMutexC.lock();
-      await null;
-      handle.unlock();
-    }),
-
-    batched(READ_WRITE, 'floor', '@cf/locks Mutex', async () => {
-      const lease = await mutex.acquire();
-      lease.release();
-    }),
-    batched(READ_WRITE, 'ours', '@cf/locks ReadWriteLock read', async () => {
-      const lease = await rw.read.acquire();
-      lease.release();
-    }),
-    batched(READ_WRITE, 'ours', '@cf/locks ReadWriteLock write', async () => {
-      const lease = await rw.write.acquire();
-      lease.release();
-    }),
-    batched(READ_WRITE, 'peer', '@esfx/async-readerwriterlock read', async () => {
-      const handle = await esfxRw.read();
-      handle.unlock();
-    }),
-    batched(READ_WRITE, 'peer', '@esfx/async-readerwriterlock write', async () => {
-      const handle = await esfxRw.write();
-      handle.unlock();
-    }),
-
-    batched(MANAGER, 'floor', '@cf/locks Mutex', async () => {
-      const lease = await mutex.acquire();
-      lease.release();
-    }),
-    batched(MANAGER, 'ours', '@cf/locks LockManager acquire (one name)', async () => {
-      const lease = await manager.acquire('hot');
-      lease.release();
-    }),
-
-    batched(OBSERVED, 'floor', '@cf/locks Mutex, no observer', async () => {
-      const lease = await mutex.acquire();
-      lease.release();
-    }),
     {
-      ...batched(OBSERVED, 'ours', '@cf/locks Mutex, one observer', async () => {
-        const lease = await observedMutex.acquire();
-        lease.release();
-      }),
+      group: CONTENDED,
+      kind: 'floor',
+      name: 'no lock',
+      batch: CYCLES,
+      fn: () =>
+        contend(async () => {
+          for (let round = 0; round < ROUNDS; round++) {
+            await null;
+          }
+        }),
+      async: true,
+    },
+    {
+      group: CONTENDED,
+      kind: 'floor',
+      name: 'minimal hand-written lock',
+      batch: CYCLES,
+      fn: () =>
+        contend(async () => {
+          for (let round = 0; round < ROUNDS; round++) {
+            const lease = await minimalC.acquire();
+            await null;
+            lease.release();
+          }
+        }),
+      async: true,
+    },
+    {
+      group: CONTENDED,
+      kind: 'ours',
+      name: '@cf/locks Mutex',
+      batch: CYCLES,
+      fn: () =>
+        contend(async () => {
+          for (let round = 0; round < ROUNDS; round++) {
+            const lease = await mutexC.acquire();
+            await null;
+            lease.release();
+          }
+        }),
+      async: true,
+    },
+    {
+      group: CONTENDED,
+      kind: 'peer',
+      name: 'async-sema Sema(1)',
+      batch: CYCLES,
+      fn: () =>
+        contend(async () => {
+          for (let round = 0; round < ROUNDS; round++) {
+            await semaC.acquire();
+            await null;
+            semaC.release();
+          }
+        }),
+      async: true,
+    },
+    {
+      group: CONTENDED,
+      kind: 'peer',
+      name: 'await-lock',
+      batch: CYCLES,
+      fn: () =>
+        contend(async () => {
+          for (let round = 0; round < ROUNDS; round++) {
+            await awaitLockC.acquireAsync();
+            await null;
+            awaitLockC.release();
+          }
+        }),
+      async: true,
+    },
+    {
+      group: CONTENDED,
+      kind: 'peer',
+      name: 'async-mutex Mutex',
+      batch: CYCLES,
+      fn: () =>
+        contend(async () => {
+          for (let round = 0; round < ROUNDS; round++) {
+            const release = await asyncMutexC.acquire();
+            await null;
+            release();
+          }
+        }),
+      async: true,
+    },
+    {
+      group: CONTENDED,
+      kind: 'peer',
+      name: '@esfx/async-mutex',
+      batch: CYCLES,
+      fn: () =>
+        contend(async () => {
+          for (let round = 0; round < ROUNDS; round++) {
+            const handle = await esfxMutexC.lock();
+            await null;
+            handle.unlock();
+          }
+        }),
+      async: true,
+    },
+
+    {
+      group: READ_WRITE,
+      kind: 'floor',
+      name: '@cf/locks Mutex',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const lease = await mutex.acquire();
+          lease.release();
+        }
+      },
+    },
+    {
+      group: READ_WRITE,
+      kind: 'ours',
+      name: '@cf/locks ReadWriteLock read',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const lease = await rw.read.acquire();
+          lease.release();
+        }
+      },
+    },
+    {
+      group: READ_WRITE,
+      kind: 'ours',
+      name: '@cf/locks ReadWriteLock write',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const lease = await rw.write.acquire();
+          lease.release();
+        }
+      },
+    },
+    {
+      group: READ_WRITE,
+      kind: 'peer',
+      name: '@esfx/async-readerwriterlock read',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const handle = await esfxRw.read();
+          handle.unlock();
+        }
+      },
+    },
+    {
+      group: READ_WRITE,
+      kind: 'peer',
+      name: '@esfx/async-readerwriterlock write',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const handle = await esfxRw.write();
+          handle.unlock();
+        }
+      },
+    },
+
+    {
+      group: MANAGER,
+      kind: 'floor',
+      name: '@cf/locks Mutex',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const lease = await mutex.acquire();
+          lease.release();
+        }
+      },
+    },
+    {
+      group: MANAGER,
+      kind: 'ours',
+      name: '@cf/locks LockManager acquire (one name)',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const lease = await manager.acquire('hot');
+          lease.release();
+        }
+      },
+    },
+
+    {
+      group: OBSERVED,
+      kind: 'floor',
+      name: '@cf/locks Mutex, no observer',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const lease = await mutex.acquire();
+          lease.release();
+        }
+      },
+    },
+    {
+      group: OBSERVED,
+      kind: 'ours',
+      name: '@cf/locks Mutex, one observer',
+      batch: BATCH,
+      fn: async () => {
+        for (let i = 0; i < BATCH; i++) {
+          const lease = await observedMutex.acquire();
+          lease.release();
+        }
+      },
       beforeAll: () => {
         stopObserving ??= addObserver(() => {});
       },
@@ -335,7 +498,13 @@ export default defineSuite({
   ],
   targets: [
     { task: '@cf/locks Mutex', vs: 'await resolved promise', group: UNCONTENDED, atMost: 1.5, note: 'issue 3' },
-    { task: '@cf/locks Mutex', vs: 'async-mutex Mutex', group: UNCONTENDED, atMost: 1 / 8, note: 'issue 3: >= 8x faster' },
+    {
+      task: '@cf/locks Mutex',
+      vs: 'async-mutex Mutex',
+      group: UNCONTENDED,
+      atMost: 1 / 8,
+      note: 'issue 3: >= 8x faster',
+    },
     { task: '@cf/locks Mutex', vs: '@esfx/async-mutex', group: UNCONTENDED, atMost: 1, note: 'issue 3: faster' },
     { task: '@cf/locks Mutex', vs: 'no lock', group: CONTENDED, atMost: 3, note: 'issue 3' },
     {

@@ -328,13 +328,66 @@ const quorum: BenchmarkTask[] = [
   },
 ];
 
+/** Wraps `client` (and the pub/sub connections it duplicates) so every command it sends is counted. */
+function countCommands(client: Redis, counter: { count: number }): Redis {
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((command: Parameters<Redis['sendCommand']>[0], stream?: unknown) => {
+    counter.count++;
+    return send(command, stream as never);
+  }) as Redis['sendCommand'];
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = ((...args: Parameters<Redis['duplicate']>) => countCommands(duplicate(...args), counter)) as Redis['duplicate'];
+  return client;
+}
+
+/**
+ * Commands a waiting client sends per second while the lock is held by someone else (a plain key
+ * with a long expiry, so no holder traffic is counted), counted on the client side. Measured once
+ * when the suite loads, because the harness records timings only; the result goes into the
+ * suite's description and the console.
+ */
+async function waiterCommandsPerSecond(windowMs: number): Promise<string> {
+  if (!redisServerAvailable()) return 'Waiter commands per second: not measured (redis-server missing).';
+  const servers = await startRedisServers(1);
+  const server = servers.servers[0]!;
+  const holder = new Redis(server.port, server.host);
+  const measure = async (key: string, wait: (client: Redis) => Promise<unknown>): Promise<number> => {
+    await holder.set(key, 'held elsewhere', 'PX', 10 * windowMs);
+    const counter = { count: 0 };
+    const client = countCommands(new Redis(server.port, server.host), counter);
+    await client.ping();
+    counter.count = 0;
+    const started = performance.now();
+    await wait(client).catch(() => undefined);
+    const seconds = (performance.now() - started) / 1000;
+    client.disconnect();
+    return counter.count / seconds;
+  };
+  try {
+    const ours = await measure('cf:lock:{waiting}:lock', (c) => new RedisLock(c, 'waiting').acquire({ timeout: windowMs }));
+    const peer = await measure('mutex:waiting', (c) => new SemaphoreMutex(c, 'waiting', { acquireTimeout: windowMs }).acquire());
+    const line =
+      `Waiter commands per second while held elsewhere (${windowMs / 1000} s, client-side count): ` +
+      `@cf RedisLock ${ours.toFixed(2)}/s, redis-semaphore Mutex (defaults) ${peer.toFixed(1)}/s, ` +
+      `ratio ${((100 * ours) / peer).toFixed(2)}% (issue 5 target: <= 1%).`;
+    console.error(`[redis] ${line}`);
+    return line;
+  } finally {
+    holder.disconnect();
+    await servers.stop();
+  }
+}
+
+const commandsLine = await waiterCommandsPerSecond(process.argv.includes('--quick') ? 3000 : 10_000);
+
 export default defineSuite({
   name: 'redis',
   title: 'Redis locks',
   description:
     'Against local redis-server 7 processes on loopback, all in one process run. The floor is a hand-written minimal lock ' +
     '(SET NX PX, then EVALSHA compare-and-delete: 2 round trips); @cf RedisLock additionally takes a fencing token (INCR) ' +
-    'in its acquire script, publishes on release and arms its watchdog. Handoff: one sample per handoff, waiter already queued.',
+    'in its acquire script, publishes on release and arms its watchdog. Handoff: one sample per handoff, waiter already queued. ' +
+    commandsLine,
   setup: async () => {
     if (!redisServerAvailable()) throw new SkipSuite(REDIS_INSTALL_HINT);
     group = await startRedisServers(3);

@@ -77,7 +77,10 @@ export interface EtcdCluster {
   /** Resolves when every running, unpaused member reports healthy. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   /** Runs `etcdctl` (ETCDCTL_API=3) against the running members and collects its output. */
-  etcdctl(args: readonly string[], options?: { timeoutMs?: number; members?: readonly number[] }): Promise<EtcdctlResult>;
+  etcdctl(
+    args: readonly string[],
+    options?: { timeoutMs?: number; members?: readonly number[] },
+  ): Promise<EtcdctlResult>;
   /** Spawns a long-running `etcdctl` (e.g. `lock`, `elect`) with piped output; the caller ends it. */
   spawnEtcdctl(args: readonly string[], options?: { members?: readonly number[] }): ChildProcess;
   /** Kills every member (and every etcdctl spawned here) and removes the data directories. */
@@ -91,7 +94,11 @@ export interface EtcdCluster {
 export function etcdAvailable(): boolean {
   try {
     execFileSync(ETCD_BIN, ['--version'], { stdio: 'ignore', timeout: 5000 });
-    execFileSync(ETCDCTL_BIN, ['version'], { stdio: 'ignore', timeout: 5000, env: { ...process.env, ETCDCTL_API: '3' } });
+    execFileSync(ETCDCTL_BIN, ['version'], {
+      stdio: 'ignore',
+      timeout: 5000,
+      env: { ...process.env, ETCDCTL_API: '3' },
+    });
     return true;
   } catch {
     return false;
@@ -173,17 +180,28 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdCluster>
 
     const launch = (m: MutableMember, state: 'new' | 'existing'): void => {
       const args = [
-        '--name', m.name,
-        '--data-dir', m.dataDir,
-        '--listen-client-urls', `http://127.0.0.1:${m.clientPort}`,
-        '--advertise-client-urls', `http://127.0.0.1:${m.clientPort}`,
-        '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peerPort}`,
-        '--initial-cluster', initialCluster,
-        '--initial-cluster-state', state,
-        '--initial-cluster-token', token,
-        '--logger', 'zap',
-        '--log-level', 'error',
+        '--name',
+        m.name,
+        '--data-dir',
+        m.dataDir,
+        '--listen-client-urls',
+        `http://127.0.0.1:${m.clientPort}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${m.clientPort}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${m.peerPort}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${m.peerPort}`,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-cluster-state',
+        state,
+        '--initial-cluster-token',
+        token,
+        '--logger',
+        'zap',
+        '--log-level',
+        'error',
         ...(options.heartbeatMs === undefined ? [] : ['--heartbeat-interval', String(options.heartbeatMs)]),
         ...(options.electionMs === undefined ? [] : ['--election-timeout', String(options.electionMs)]),
         ...(options.extraArgs ?? []),

@@ -224,8 +224,8 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
    */
   close(): void {
     Atomics.or(this.#control, FLAGS, CLOSED);
-    this.#notEmpty.notifyAll();
-    this.#notFull.notifyAll();
+    this.#notEmpty.notify();
+    this.#notFull.notify();
   }
 
   /**
@@ -280,7 +280,7 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
     this.#bytes.set(message.subarray(0, first), start);
     if (first < message.length) this.#bytes.set(message.subarray(first), 0);
     Atomics.store(control, TAIL, (tail + size) | 0);
-    eventCountInternals.notify(this.#notEmpty, 1);
+    eventCountInternals.notify(this.#notEmpty);
     return true;
   }
 
@@ -296,7 +296,7 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
     message.set(this.#bytes.subarray(start, start + first));
     if (first < length) message.set(this.#bytes.subarray(0, length - first), first);
     Atomics.store(control, HEAD, (head + recordBytes(length)) | 0);
-    eventCountInternals.notify(this.#notFull, 1);
+    eventCountInternals.notify(this.#notFull);
     return message;
   }
 }

@@ -1,8 +1,9 @@
 import { checkAcquireOptions, checkTimeout } from '@cf/core';
-import { notifyWaiters, waitBlocking, withSignal } from './internal/async-wait.js';
+import { waitBlocking, withSignal } from './internal/async-wait.js';
+import { checkInt32 } from './internal/checks.js';
 import { PendingWait } from './pending-wait.js';
-import { checkCount, checkInt32 } from './internal/checks.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
+import type { Placement, RegionHandle } from './placement.js';
+import { checkRegion, placeRegion } from './region.js';
 
 /** An `EventCount` as posted to a worker. */
 export interface EventCountHandle extends RegionHandle {}
@@ -15,12 +16,13 @@ export interface EventWaitOptions {
   signal?: AbortSignal | undefined;
 }
 
-const EPOCH = 0;
-const WAITERS = 1;
-const ABANDONED = 2;
-const BYTES = 12;
+const STATE = 0;
+const WAITING = 1;
+const BYTES = 4;
 const ALIGNMENT = 4;
-const SPINS = 50;
+// A notify usually lands within a few hundred nanoseconds of a producer's next step: spin that
+// long before paying for a park and a wake-up.
+const SPINS = 200;
 
 let attaching: RegionHandle | undefined;
 
@@ -28,28 +30,31 @@ let attaching: RegionHandle | undefined;
 export interface EventCountInternals {
   waitSync(events: EventCount, key: number, timeout: number): boolean;
   waitAsync(events: EventCount, key: number, timeout: number, signal: AbortSignal | undefined): Promise<boolean>;
-  notify(events: EventCount, count: number): number;
+  notify(events: EventCount): number;
 }
 /** Not exported from the package entry. */
 export let eventCountInternals: EventCountInternals;
 
 /**
  * An event count: lets threads sleep until "something changed" without a lock, and lets the
- * side that changes things skip the wake-up entirely while nobody sleeps (one shared read).
- * The waiting side registers, re-checks its condition, and only then sleeps:
+ * side that changes things skip the wake-up entirely while nobody sleeps (one shared read). The
+ * waiting side registers, re-checks its condition, and only then sleeps:
  *
  * ```ts
  * for (;;) {
  *   if (tryTake()) break;
  *   const key = events.prepareWait();
- *   if (tryTake()) { events.cancelWait(); break; }
+ *   if (tryTake()) break;
  *   events.waitSync(key);            // or: await events.waitAsync(key)
  * }
  * // the other side: publish(); events.notify();
  * ```
  *
  * A notify that lands between `prepareWait` and the wait makes the wait return at once, so no
- * wake-up is lost. Layout: 12 bytes, 4-aligned: epoch, registered waiters, abandoned async waits.
+ * wake-up is lost. `notify()` wakes every thread registered before it, with one compare-and-swap
+ * and one `Atomics.notify` however many notifies follow until someone registers again.
+ *
+ * Layout: one 32-bit word, 4-aligned: `epoch << 1 | someone waiting`.
  *
  * @example
  * ```ts
@@ -67,13 +72,13 @@ export class EventCount {
     eventCountInternals = {
       waitSync: (events, key, timeout) => events.#waitSync(key, timeout),
       waitAsync: (events, key, timeout, signal) => events.#waitAsync(key, timeout, signal),
-      notify: (events, count) => events.#notify(count),
+      notify: (events) => events.#notify(),
     };
   }
 
   /**
    * Bytes an `EventCount` occupies.
-   * @returns 12
+   * @returns 4
    * @example `const bytes = EventCount.byteLength()`
    */
   static byteLength(): number {
@@ -103,8 +108,8 @@ export class EventCount {
     attaching = undefined;
     const region = attached ?? placeRegion(options, BYTES, ALIGNMENT);
     this.#handle = { buffer: region.buffer, byteOffset: region.byteOffset };
-    this.#array = new Int32Array(region.buffer, region.byteOffset, 3);
-    if (attached === undefined) this.#array.fill(0);
+    this.#array = new Int32Array(region.buffer, region.byteOffset, 1);
+    if (attached === undefined) Atomics.store(this.#array, STATE, 0);
   }
 
   /** The structured-clone-safe handle to post to a worker. */
@@ -112,38 +117,29 @@ export class EventCount {
     return this.#handle;
   }
 
-  /** Bytes this event count occupies (12). */
+  /** Bytes this event count occupies (4). */
   get byteLength(): number {
     return BYTES;
   }
 
-  /** Threads currently registered as waiting (between `prepareWait` and the end of their wait). */
-  get waitersCount(): number {
-    return Atomics.load(this.#array, WAITERS);
+  /** `true` while some thread registered with `prepareWait()` and no notify followed. */
+  get hasWaiters(): boolean {
+    return (Atomics.load(this.#array, STATE) & WAITING) !== 0;
   }
 
   /**
-   * Registers this thread as about to wait. Re-check the condition after this call; then either
-   * wait with the returned key or call `cancelWait()`.
+   * Registers this thread as about to wait. Re-check the condition after this call; then wait
+   * with the returned key, or simply do not wait (the registration costs at most one wake-up).
    * @returns the key to pass to `waitSync` / `waitAsync`
    * @example `const key = events.prepareWait()`
    */
   prepareWait(): number {
-    Atomics.add(this.#array, WAITERS, 1);
-    return Atomics.load(this.#array, EPOCH);
-  }
-
-  /**
-   * Withdraws a registration made by `prepareWait()` without waiting.
-   * @example `if (tryTake()) { events.cancelWait(); return; }`
-   */
-  cancelWait(): void {
-    Atomics.sub(this.#array, WAITERS, 1);
+    return Atomics.or(this.#array, STATE, WAITING) | WAITING;
   }
 
   /**
    * Blocks until a notify after `prepareWait()` (returns at once if one already happened) or
-   * `timeout`. Ends the registration.
+   * `timeout`, spinning briefly first.
    * @param key - from `prepareWait()`
    * @param timeout - milliseconds (default: no limit)
    * @returns `false` when the time limit passed, `true` otherwise (re-check the condition)
@@ -157,8 +153,8 @@ export class EventCount {
   }
 
   /**
-   * Waits without blocking until a notify after `prepareWait()` or the time limit. Ends the
-   * registration. The event loop is kept alive while the wait is pending.
+   * Waits without blocking until a notify after `prepareWait()` or the time limit. The event
+   * loop is kept alive while the wait is pending.
    * @param key - from `prepareWait()`
    * @param options - `timeout` (ms) and `signal`
    * @returns `false` when the time limit passed, `true` otherwise
@@ -170,32 +166,15 @@ export class EventCount {
       checkInt32(key, 'key');
       checkAcquireOptions(options);
     } catch (error) {
-      this.cancelWait();
       return Promise.reject(error);
     }
     return this.#waitAsync(key, options?.timeout ?? Number.POSITIVE_INFINITY, options?.signal);
   }
 
-  #waitSync(key: number, timeout: number): boolean {
-    try {
-      return waitBlocking(this.#array, EPOCH, key, timeout, SPINS) !== 'timed-out';
-    } finally {
-      Atomics.sub(this.#array, WAITERS, 1);
-    }
-  }
-
-  #waitAsync(key: number, timeout: number, signal: AbortSignal | undefined): Promise<boolean> {
-    if (signal?.aborted) {
-      this.cancelWait();
-      return Promise.reject(signal.reason);
-    }
-    return withSignal(this.#park(key, timeout), signal).then((result) => result !== 'timed-out');
-  }
-
   /**
-   * Starts an async wait the caller can cancel without losing anyone's wake-up (the building
-   * block for primitives that keep their own queue of waiters). Ends the registration when it
-   * settles or is cancelled.
+   * Starts an async wait the caller can cancel (the building block for primitives that keep
+   * their own queue of waiters). Every notify wakes every waiter, so a cancelled wait cannot
+   * swallow anyone's wake-up.
    * @param key - from `prepareWait()`
    * @param timeout - milliseconds (default: no limit); not validated, pass a checked value
    * @returns the pending wait
@@ -206,38 +185,33 @@ export class EventCount {
    * ```
    */
   park(key: number, timeout: number = Number.POSITIVE_INFINITY): PendingWait {
-    return this.#park(key, timeout);
-  }
-
-  #park(key: number, timeout: number): PendingWait {
-    const array = this.#array;
-    return new PendingWait(array, EPOCH, key, timeout, ABANDONED, () => Atomics.sub(array, WAITERS, 1));
+    return new PendingWait(this.#array, STATE, key, timeout, -1);
   }
 
   /**
-   * Wakes up to `count` waiters; costs one shared read when nobody waits.
-   * @param count - how many (default 1; `Infinity` for all)
-   * @returns how many were woken
-   * @throws TypeError / RangeError for a bad count
+   * Wakes every thread registered before this call; costs one shared read when nobody is.
+   * @returns how many threads were woken
    * @example `queue.publish(item); events.notify();`
    */
-  notify(count = 1): number {
-    return this.#notify(checkCount(count));
+  notify(): number {
+    return this.#notify();
   }
 
-  /**
-   * Wakes every waiter.
-   * @returns how many were woken
-   * @example `closed = true; events.notifyAll();`
-   */
-  notifyAll(): number {
-    return this.#notify(Number.POSITIVE_INFINITY);
+  #waitSync(key: number, timeout: number): boolean {
+    return waitBlocking(this.#array, STATE, key, timeout, SPINS) !== 'timed-out';
   }
 
-  #notify(count: number): number {
+  #waitAsync(key: number, timeout: number, signal: AbortSignal | undefined): Promise<boolean> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return withSignal(this.park(key, timeout), signal).then((result) => result !== 'timed-out');
+  }
+
+  #notify(): number {
     const array = this.#array;
-    if (Atomics.load(array, WAITERS) === 0) return 0;
-    Atomics.add(array, EPOCH, 1);
-    return notifyWaiters(array, EPOCH, ABANDONED, count);
+    const state = Atomics.load(array, STATE);
+    if ((state & WAITING) === 0) return 0;
+    // Odd + 1: the next epoch, nobody registered. A failed swap means another notifier did it.
+    if (Atomics.compareExchange(array, STATE, state, state + 1) !== state) return 0;
+    return Atomics.notify(array, STATE);
   }
 }

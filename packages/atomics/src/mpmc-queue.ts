@@ -183,7 +183,7 @@ export class MpmcQueue<T extends ElementType = ElementType> implements AsyncIter
         if (found === position) {
           (this.#values as Int32Array)[this.#valueOffset + cell * this.#valueStride] = value as number;
           Atomics.store(control, sequenceIndex, next);
-          eventCountInternals.notify(this.#notEmpty, 1);
+          eventCountInternals.notify(this.#notEmpty);
           return true;
         }
         position = found;
@@ -335,8 +335,8 @@ export class MpmcQueue<T extends ElementType = ElementType> implements AsyncIter
    */
   close(): void {
     Atomics.or(this.#control, ENQUEUE, CLOSED);
-    this.#notEmpty.notifyAll();
-    this.#notFull.notifyAll();
+    this.#notEmpty.notify();
+    this.#notFull.notify();
   }
 
   /**
@@ -374,7 +374,7 @@ export class MpmcQueue<T extends ElementType = ElementType> implements AsyncIter
         if (found === position) {
           const value = this.#values[this.#valueOffset + cell * this.#valueStride] as ElementValue<T>;
           Atomics.store(control, sequenceIndex, (position + this.capacity) & POSITION);
-          eventCountInternals.notify(this.#notFull, 1);
+          eventCountInternals.notify(this.#notFull);
           return value;
         }
         position = found;

@@ -41,7 +41,8 @@ export class PendingWait {
    * @param index - the waited-on element
    * @param expected - wait only while the element holds this value
    * @param timeout - milliseconds, or Infinity
-   * @param abandonedIndex - the element counting abandoned waiters of this address
+   * @param abandonedIndex - the element counting abandoned waiters of this address, or -1 for an
+   *   address that is only ever notified with "wake all" (nothing to account for)
    * @param onDone - called exactly once, when the wait settles or is cancelled (whichever is first)
    * @example `const wait = new PendingWait(words, 0, observed, Infinity, 1)`
    */
@@ -76,6 +77,7 @@ export class PendingWait {
     this.#state = 2;
     releaseEventLoop();
     this.#onDone?.();
+    if (this.#abandonedIndex < 0) return;
     const array = this.#array;
     const abandoned = Atomics.add(array, this.#abandonedIndex, 1) + 1;
     Atomics.notify(array, this.#index, 1 + abandoned);
@@ -83,7 +85,7 @@ export class PendingWait {
 
   #settle(value: 'ok' | 'timed-out'): WaitResult {
     if (this.#state === 2) {
-      Atomics.sub(this.#array, this.#abandonedIndex, 1);
+      if (this.#abandonedIndex >= 0) Atomics.sub(this.#array, this.#abandonedIndex, 1);
     } else {
       releaseEventLoop();
       this.#onDone?.();

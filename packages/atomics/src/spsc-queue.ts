@@ -187,7 +187,7 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
     if ((Atomics.load(control, FLAGS) & CLOSED) !== 0) throw closedError();
     (this.#data as Int32Array)[tail & this.#mask] = value as number;
     Atomics.store(control, TAIL, (tail + 1) | 0);
-    eventCountInternals.notify(this.#notEmpty, 1);
+    eventCountInternals.notify(this.#notEmpty);
     return true;
   }
 
@@ -221,7 +221,7 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
     }
     const value = this.#data[head & this.#mask] as ElementValue<T>;
     Atomics.store(control, HEAD, (head + 1) | 0);
-    eventCountInternals.notify(this.#notFull, 1);
+    eventCountInternals.notify(this.#notFull);
     return value;
   }
 
@@ -348,8 +348,8 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
    */
   close(): void {
     Atomics.or(this.#control, FLAGS, CLOSED);
-    this.#notEmpty.notifyAll();
-    this.#notFull.notifyAll();
+    this.#notEmpty.notify();
+    this.#notFull.notify();
   }
 
   /**
@@ -417,7 +417,7 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
     data.set((source as Int32Array).subarray(start, start + first), at);
     if (first < count) data.set((source as Int32Array).subarray(start + first, start + count), 0);
     Atomics.store(control, TAIL, (tail + count) | 0);
-    eventCountInternals.notify(this.#notEmpty, 1);
+    eventCountInternals.notify(this.#notEmpty);
     return count;
   }
 
@@ -437,7 +437,7 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
     (target as Int32Array).set(data.subarray(at, at + first), start);
     if (first < count) (target as Int32Array).set(data.subarray(0, count - first), start + first);
     Atomics.store(control, HEAD, (head + count) | 0);
-    eventCountInternals.notify(this.#notFull, 1);
+    eventCountInternals.notify(this.#notFull);
     return count;
   }
 }

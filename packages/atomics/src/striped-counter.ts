@@ -16,7 +16,17 @@ export interface StripedCounterOptions extends Placement {
 const MAGIC = 0x53544350; // 'STCP'
 const CELLS = 1; // Int32 index of the cell count in the header line
 const NEXT_CELL = 2; // Int32 index of the next cell to hand out
-const LINE_WORDS = CACHE_LINE / 8;
+const LINE_INTS = CACHE_LINE / 4;
+const LINE_BIGS = CACHE_LINE / 8;
+// Per cell line: a 32-bit running count (the hot word), a version word, and a 64-bit total at
+// byte 8. Updates add to the 32-bit word, one `Atomics.add` like a plain AtomicInt32; when it
+// reaches +-2^29 the cell moves it into the 64-bit total under the version (odd while moving), so
+// readers never see the amount in both places or in neither. Deltas of 2^24 or more go to the
+// total directly, so the running count cannot overflow before it is moved.
+const FLUSH_AT = 2 ** 29;
+const SMALL = 2 ** 24;
+const VERSION = 1;
+const TOTAL = 1; // BigInt64 index within the line
 const MAX_CELLS = 1024;
 
 let attaching: (RegionHandle & { cells: number }) | undefined;
@@ -27,8 +37,8 @@ let attaching: (RegionHandle & { cells: number }) | undefined;
  * contend while each thread has its own cell; reads are slower and, while others update,
  * return a value the counter had at some moment during the call (not an atomic snapshot).
  *
- * Layout (8-aligned): a 64-byte header line, then one 64-byte line per cell (a 64-bit integer
- * at its start).
+ * Layout (8-aligned): a 64-byte header line, then one 64-byte line per cell: a 32-bit running
+ * count, a version word and a 64-bit total (running counts move into the total at 2^29).
  *
  * @example
  * ```ts
@@ -43,8 +53,8 @@ export class StripedCounter {
   /** Number of cells. */
   readonly cells: number;
   readonly #handle: StripedCounterHandle;
-  readonly #values: BigInt64Array;
-  readonly #header: Int32Array;
+  readonly #ints: Int32Array;
+  readonly #bigs: BigInt64Array;
   #cell = -1;
 
   /**
@@ -94,12 +104,12 @@ export class StripedCounter {
       this.cells = attached.cells;
     }
     this.#handle = { buffer: region.buffer, byteOffset: region.byteOffset };
-    this.#header = new Int32Array(region.buffer, region.byteOffset, 4);
-    this.#values = new BigInt64Array(region.buffer, region.byteOffset, LINE_WORDS * (this.cells + 1));
+    this.#ints = new Int32Array(region.buffer, region.byteOffset, LINE_INTS * (this.cells + 1));
+    this.#bigs = new BigInt64Array(region.buffer, region.byteOffset, LINE_BIGS * (this.cells + 1));
     if (attached === undefined) {
-      this.#values.fill(0n);
-      this.#header[CELLS] = this.cells;
-      Atomics.store(this.#header, 0, MAGIC);
+      this.#ints.fill(0);
+      this.#ints[CELLS] = this.cells;
+      Atomics.store(this.#ints, 0, MAGIC);
     }
   }
 
@@ -110,7 +120,7 @@ export class StripedCounter {
 
   /** Bytes this counter occupies. */
   get byteLength(): number {
-    return this.#values.byteLength;
+    return this.#ints.byteLength;
   }
 
   /**
@@ -123,7 +133,13 @@ export class StripedCounter {
     if (!Number.isSafeInteger(delta)) {
       throw invalidArgument(typeof delta === 'number' ? 'range' : 'type', 'delta', delta, 'a safe integer');
     }
-    Atomics.add(this.#values, this.#myCell(), BigInt(delta));
+    const cell = this.#myCell();
+    if (delta < SMALL && delta > -SMALL) {
+      const after = Atomics.add(this.#ints, cell, delta) + delta;
+      if (after >= FLUSH_AT || after <= -FLUSH_AT) this.#flush(cell);
+    } else {
+      this.#addToTotal(cell, BigInt(delta));
+    }
   }
 
   /**
@@ -131,7 +147,8 @@ export class StripedCounter {
    * @example `requests.increment()`
    */
   increment(): void {
-    Atomics.add(this.#values, this.#myCell(), 1n);
+    const cell = this.#cell < 0 ? this.#myCell() : this.#cell;
+    if (Atomics.add(this.#ints, cell, 1) >= FLUSH_AT - 1) this.#flush(cell);
   }
 
   /**
@@ -139,7 +156,8 @@ export class StripedCounter {
    * @example `inFlight.decrement()`
    */
   decrement(): void {
-    Atomics.sub(this.#values, this.#myCell(), 1n);
+    const cell = this.#cell < 0 ? this.#myCell() : this.#cell;
+    if (Atomics.sub(this.#ints, cell, 1) <= 1 - FLUSH_AT) this.#flush(cell);
   }
 
   /**
@@ -157,9 +175,8 @@ export class StripedCounter {
    * @example `const total = requests.sumBigInt()`
    */
   sumBigInt(): bigint {
-    const values = this.#values;
     let total = 0n;
-    for (let cell = 1; cell <= this.cells; cell++) total += Atomics.load(values, cell * LINE_WORDS);
+    for (let cell = LINE_INTS; cell <= this.cells * LINE_INTS; cell += LINE_INTS) total += this.#read(cell);
     return BigInt.asIntN(64, total);
   }
 
@@ -168,7 +185,7 @@ export class StripedCounter {
    * @example `requests.reset()`
    */
   reset(): void {
-    for (let cell = 1; cell <= this.cells; cell++) Atomics.store(this.#values, cell * LINE_WORDS, 0n);
+    this.sumThenReset();
   }
 
   /**
@@ -178,7 +195,11 @@ export class StripedCounter {
    */
   sumThenReset(): number {
     let total = 0n;
-    for (let cell = 1; cell <= this.cells; cell++) total += Atomics.exchange(this.#values, cell * LINE_WORDS, 0n);
+    for (let cell = LINE_INTS; cell <= this.cells * LINE_INTS; cell += LINE_INTS) {
+      const version = this.#lockCell(cell);
+      total += Atomics.exchange(this.#bigs, cell / 2 + TOTAL, 0n) + BigInt(Atomics.exchange(this.#ints, cell, 0));
+      Atomics.store(this.#ints, cell + VERSION, version + 2);
+    }
     return Number(BigInt.asIntN(64, total));
   }
 
@@ -186,8 +207,49 @@ export class StripedCounter {
     let cell = this.#cell;
     if (cell < 0) {
       // Handles take cells round-robin: one handle per thread gives each thread its own line.
-      cell = this.#cell = ((Atomics.add(this.#header, NEXT_CELL, 1) & (this.cells - 1)) + 1) * LINE_WORDS;
+      cell = this.#cell = ((Atomics.add(this.#ints, NEXT_CELL, 1) & (this.cells - 1)) + 1) * LINE_INTS;
     }
     return cell;
+  }
+
+  // A consistent running count + total of one cell: retried while a flush moves the amount.
+  #read(cell: number): bigint {
+    const ints = this.#ints;
+    for (;;) {
+      const version = Atomics.load(ints, cell + VERSION);
+      if ((version & 1) === 0) {
+        const total = Atomics.load(this.#bigs, cell / 2 + TOTAL);
+        const running = Atomics.load(ints, cell);
+        if (Atomics.load(ints, cell + VERSION) === version) return total + BigInt(running);
+      }
+    }
+  }
+
+  // Takes the cell's version lock (odd), waiting out another mover; returns the even version.
+  #lockCell(cell: number): number {
+    const ints = this.#ints;
+    for (;;) {
+      const version = Atomics.load(ints, cell + VERSION);
+      if ((version & 1) === 0 && Atomics.compareExchange(ints, cell + VERSION, version, version + 1) === version) {
+        return version;
+      }
+    }
+  }
+
+  #flush(cell: number): void {
+    const ints = this.#ints;
+    const version = Atomics.load(ints, cell + VERSION);
+    // Another handle is moving this cell's count: it will take this amount too, or the next update will.
+    if ((version & 1) !== 0 || Atomics.compareExchange(ints, cell + VERSION, version, version + 1) !== version) return;
+    const running = Atomics.load(ints, cell);
+    Atomics.add(this.#bigs, cell / 2 + TOTAL, BigInt(running));
+    Atomics.sub(ints, cell, running);
+    Atomics.store(ints, cell + VERSION, version + 2);
+  }
+
+  #addToTotal(cell: number, delta: bigint): void {
+    const version = this.#lockCell(cell);
+    Atomics.add(this.#bigs, cell / 2 + TOTAL, delta);
+    Atomics.store(this.#ints, cell + VERSION, version + 2);
   }
 }

@@ -178,7 +178,7 @@ export class TreiberStack<T extends ElementType = ElementType> {
       Atomics.store(this.#next, node, top === NONE ? -1 : top);
       if (Atomics.compareExchange(heads, HEAD, head, swapHead(head, node)) === head) break;
     }
-    eventCountInternals.notify(this.#notEmpty, 1);
+    eventCountInternals.notify(this.#notEmpty);
     return true;
   }
 
@@ -256,8 +256,8 @@ export class TreiberStack<T extends ElementType = ElementType> {
    */
   close(): void {
     Atomics.or(this.#heads, HEAD, CLOSED_BIT);
-    this.#notEmpty.notifyAll();
-    this.#notFull.notifyAll();
+    this.#notEmpty.notify();
+    this.#notFull.notify();
   }
 
   #attemptPop(): Attempt<ElementValue<T>> {
@@ -278,7 +278,7 @@ export class TreiberStack<T extends ElementType = ElementType> {
       if (Atomics.compareExchange(heads, HEAD, head, swapHead(head & ~INDEX_MASK, next >>> 0)) === head) {
         const value = this.#values[top] as ElementValue<T>;
         this.#pushNode(FREE, top);
-        eventCountInternals.notify(this.#notFull, 1);
+        eventCountInternals.notify(this.#notFull);
         return value;
       }
     }

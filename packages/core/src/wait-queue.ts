@@ -5,6 +5,14 @@ import { startTimer, stopTimer, type TimerHandle } from './timers.js';
 
 const DEFAULT_PRIORITY = 2;
 
+let capturedResolve: ((value: never) => void) | undefined;
+let capturedReject: ((reason: unknown) => void) | undefined;
+
+function captureResolvers(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 interface Bucket<R, V> {
   readonly priority: number;
   head: Waiter<R, V> | undefined;
@@ -208,10 +216,11 @@ export class WaitQueue<R, V> {
       owner = resolveOwner(undefined);
     }
     const waiter = new Waiter<R, V>(this, request, priority, owner, signal);
-    const promise = new Promise<V>((resolve, reject) => {
-      waiter.resolve = resolve;
-      waiter.rejectPromise = reject;
-    });
+    // A shared executor instead of a closure per waiter: one allocation less on every wait.
+    const promise = new Promise<V>(captureResolvers);
+    waiter.resolve = capturedResolve as (value: V) => void;
+    waiter.rejectPromise = capturedReject!;
+    capturedResolve = capturedReject = undefined;
     this.#link(waiter);
     if (signal !== undefined) signal.addEventListener('abort', waiter);
     if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {

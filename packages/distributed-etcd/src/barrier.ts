@@ -1,6 +1,13 @@
 import { checkOptionsObject, checkSignal, checkTimeout } from '@cf/core';
 import { Attempt, endlessLife, type Life, retrying } from './internal/attempt.js';
-import { checkClient, COMPARE_CREATE, COMPARE_EQUAL, deadline, type EtcdClient, type RawClient } from './internal/client.js';
+import {
+  COMPARE_CREATE,
+  COMPARE_EQUAL,
+  checkClient,
+  deadline,
+  type EtcdClient,
+  type RawClient,
+} from './internal/client.js';
 import { KeyWait } from './internal/key-wait.js';
 import { checkPrefix, checkPrimitiveName, EMPTY } from './internal/keys.js';
 import { WatchHub } from './internal/watch-hub.js';
@@ -141,7 +148,13 @@ export class EtcdBarrier {
    * ```
    */
   async release(): Promise<void> {
-    await retrying(endlessLife(), 'release barrier', () => this.#raw.kv.deleteRange({ key: this.#key }, deadline(READ_BUDGET)), undefined, READ_BUDGET);
+    await retrying(
+      endlessLife(),
+      'release barrier',
+      () => this.#raw.kv.deleteRange({ key: this.#key }, deadline(READ_BUDGET)),
+      undefined,
+      READ_BUDGET,
+    );
   }
 
   /**

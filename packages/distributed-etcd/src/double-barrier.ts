@@ -1,7 +1,14 @@
 import { BrokenBarrierError, checkInteger } from '@cf/core';
 import { type BarrierWaitOptions, checkWaitOptions, waitForKey } from './barrier.js';
 import { Attempt, retrying } from './internal/attempt.js';
-import { COMPARE_CREATE, COMPARE_EQUAL, deadline, type EtcdClient, SORT_ASCEND, SORT_BY_CREATE } from './internal/client.js';
+import {
+  COMPARE_CREATE,
+  COMPARE_EQUAL,
+  deadline,
+  type EtcdClient,
+  SORT_ASCEND,
+  SORT_BY_CREATE,
+} from './internal/client.js';
 import { KeyWait } from './internal/key-wait.js';
 import { checkPrimitiveName, EMPTY, join, primitivePrefix, rangeEnd } from './internal/keys.js';
 import { deleteKey } from './internal/ordered.js';
@@ -112,10 +119,24 @@ export class EtcdDoubleBarrier {
       const inside = Number(response.responses[1]?.response_range.count ?? 0);
       if (inside > this.count) throw new BrokenBarrierError(`${this.name} already has its ${this.count} parties`);
       if (inside === this.count) {
-        await attempt.race(retrying(core, 'open barrier', () => core.raw.kv.txn({ success: [{ request_put: { key: this.#ready, value: EMPTY } }] }, deadline(core.rpcMs)), attempt));
+        await attempt.race(
+          retrying(
+            core,
+            'open barrier',
+            () =>
+              core.raw.kv.txn({ success: [{ request_put: { key: this.#ready, value: EMPTY } }] }, deadline(core.rpcMs)),
+            attempt,
+          ),
+        );
       } else {
         const from = revision;
-        await waitForKey(core.raw, core, attempt, this.#ready, (kv) => kv !== undefined && BigInt(kv.mod_revision) > from);
+        await waitForKey(
+          core.raw,
+          core,
+          attempt,
+          this.#ready,
+          (kv) => kv !== undefined && BigInt(kv.mod_revision) > from,
+        );
       }
       attempt.dispose();
     } catch (error) {
@@ -126,7 +147,12 @@ export class EtcdDoubleBarrier {
     return { key: key.toString('utf8'), leave: (leaveOptions) => this.#leave(core, key, revision, leaveOptions) };
   }
 
-  async #leave(core: SessionCore, myKey: Buffer, revision: bigint, options: BarrierWaitOptions | undefined): Promise<void> {
+  async #leave(
+    core: SessionCore,
+    myKey: Buffer,
+    revision: bigint,
+    options: BarrierWaitOptions | undefined,
+  ): Promise<void> {
     checkWaitOptions(options);
     if (options?.signal?.aborted) throw options.signal.reason;
     const attempt = attemptFor(core, this.name, options);
@@ -139,7 +165,13 @@ export class EtcdDoubleBarrier {
             'read barrier',
             () =>
               core.raw.kv.range(
-                { key: this.#waiters, range_end: rangeEnd(this.#waiters), sort_order: SORT_ASCEND, sort_target: SORT_BY_CREATE, keys_only: true },
+                {
+                  key: this.#waiters,
+                  range_end: rangeEnd(this.#waiters),
+                  sort_order: SORT_ASCEND,
+                  sort_target: SORT_BY_CREATE,
+                  keys_only: true,
+                },
                 deadline(core.rpcMs),
               ),
             attempt,
@@ -157,7 +189,9 @@ export class EtcdDoubleBarrier {
               'leave barrier',
               () =>
                 core.raw.kv.txn(
-                  { success: [{ request_delete_range: { key: this.#ready } }, { request_delete_range: { key: myKey } }] },
+                  {
+                    success: [{ request_delete_range: { key: this.#ready } }, { request_delete_range: { key: myKey } }],
+                  },
                   deadline(core.rpcMs),
                 ),
               attempt,
@@ -167,7 +201,13 @@ export class EtcdDoubleBarrier {
         }
         if (!isLowest && kvs.some((kv) => kv.key.equals(myKey))) await attempt.race(deleteKey(core, myKey, revision));
         // The lowest waits for the others (the highest first); the others wait for the lowest.
-        wait = new KeyWait(core.hub, isLowest ? highest.key : lowest.key, undefined, BigInt(response.header.revision) + 1n, true);
+        wait = new KeyWait(
+          core.hub,
+          isLowest ? highest.key : lowest.key,
+          undefined,
+          BigInt(response.header.revision) + 1n,
+          true,
+        );
         await attempt.race(wait.next(core.recheckMs));
         wait.close();
         wait = undefined;

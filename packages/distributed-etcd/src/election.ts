@@ -8,13 +8,22 @@ import {
   NotHeldError,
 } from '@cf/core';
 import type { IRangeResponse } from 'etcd3';
-import { backendError, COMPARE_CREATE, COMPARE_EQUAL, deadline, type EtcdClient, isTransient, SORT_ASCEND, SORT_BY_CREATE } from './internal/client.js';
+import {
+  backendError,
+  COMPARE_CREATE,
+  COMPARE_EQUAL,
+  deadline,
+  type EtcdClient,
+  isTransient,
+  SORT_ASCEND,
+  SORT_BY_CREATE,
+} from './internal/client.js';
 import { KeyWait } from './internal/key-wait.js';
 import { checkPrimitiveName, join, primitivePrefix, rangeEnd } from './internal/keys.js';
 import { acquireOrdered, type OrderedKind } from './internal/ordered-lock.js';
 import { type EtcdOptions, SessionSource } from './internal/source.js';
 import { WatchHub } from './internal/watch-hub.js';
-import type { EtcdLease } from './lease.js';
+import { type EtcdLease, loseLease } from './lease.js';
 import type { SessionCore } from './session.js';
 
 /** Largest campaign value accepted, in characters (etcd's default request limit is 1.5 MiB). */
@@ -23,8 +32,10 @@ const MAX_VALUE_LENGTH = 1 << 20;
 const READ_MS = 5000;
 
 function checkValue(value: unknown, name = 'value'): Buffer {
-  if (typeof value !== 'string') throw invalidArgument('type', name, value, `a string of at most ${MAX_VALUE_LENGTH} characters`);
-  if (value.length > MAX_VALUE_LENGTH) throw invalidArgument('range', name, value, `a string of at most ${MAX_VALUE_LENGTH} characters`);
+  if (typeof value !== 'string')
+    throw invalidArgument('type', name, value, `a string of at most ${MAX_VALUE_LENGTH} characters`);
+  if (value.length > MAX_VALUE_LENGTH)
+    throw invalidArgument('range', name, value, `a string of at most ${MAX_VALUE_LENGTH} characters`);
   return Buffer.from(value, 'utf8');
 }
 
@@ -128,7 +139,10 @@ export class EtcdElection implements Election {
       throw backendError('proclaim', error);
     }
     if (!response.succeeded) {
-      leadership.lease.lose(new LeaseLostError(`Leadership of ${this.name} was lost: its key is gone`, this.name));
+      loseLease(
+        leadership.lease,
+        new LeaseLostError(`Leadership of ${this.name} was lost: its key is gone`, this.name),
+      );
       if (this.#leadership === leadership) this.#leadership = undefined;
       throw new NotHeldError(`Cannot proclaim in ${this.name}: leadership was lost`, this.name);
     }
@@ -184,7 +198,13 @@ export class EtcdElection implements Election {
   async #readLeader(): Promise<IRangeResponse> {
     try {
       return await this.#source.raw.kv.range(
-        { key: this.#prefix, range_end: rangeEnd(this.#prefix), sort_order: SORT_ASCEND, sort_target: SORT_BY_CREATE, limit: 1 },
+        {
+          key: this.#prefix,
+          range_end: rangeEnd(this.#prefix),
+          sort_order: SORT_ASCEND,
+          sort_target: SORT_BY_CREATE,
+          limit: 1,
+        },
         deadline(READ_MS),
       );
     } catch (error) {

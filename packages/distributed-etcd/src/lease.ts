@@ -1,6 +1,17 @@
 import { BaseLease, LeaseLostError, type LeaseTrace } from '@cf/core';
 import type { SessionCore } from './session.js';
 
+let lose: (lease: EtcdLease, reason: LeaseLostError) => void;
+
+/**
+ * Marks `lease` lost (etcd shows its key is gone); not part of the public API.
+ * @param lease - the lease
+ * @param reason - the `LeaseLostError`
+ */
+export function loseLease(lease: EtcdLease, reason: LeaseLostError): void {
+  lose(lease, reason);
+}
+
 /**
  * A hold on an etcd primitive: a key on the session's lease. `token` is the key's create
  * revision, which only grows per primitive (and across the whole cluster). `signal` aborts with
@@ -28,7 +39,14 @@ export class EtcdLease extends BaseLease {
    * @param release - deletes the key and lets the next local request in
    * @param trace - holder details while observers are registered
    */
-  constructor(resource: string, key: Buffer, revision: bigint, core: SessionCore, release: () => Promise<void>, trace?: LeaseTrace) {
+  constructor(
+    resource: string,
+    key: Buffer,
+    revision: bigint,
+    core: SessionCore,
+    release: () => Promise<void>,
+    trace?: LeaseTrace,
+  ) {
     super(resource, revision, trace);
     this.key = key.toString('utf8');
     this.#core = core;
@@ -39,12 +57,8 @@ export class EtcdLease extends BaseLease {
     else core.listeners.add(this.#onSessionEnd);
   }
 
-  /**
-   * Marks the lease lost (used when etcd shows the key is gone).
-   * @param reason - the `LeaseLostError`
-   */
-  lose(reason: LeaseLostError): void {
-    this.markLost(reason);
+  static {
+    lose = (lease, reason) => lease.markLost(reason);
   }
 
   /** Deletes the key (once). */

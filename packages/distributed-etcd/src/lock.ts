@@ -1,7 +1,6 @@
 import type { AcquireOptions, Lock } from '@cf/core';
 import type { EtcdClient } from './internal/client.js';
-import { checkPrimitiveName, join, primitivePrefix } from './internal/keys.js';
-import { EMPTY } from './internal/ordered.js';
+import { checkPrimitiveName, EMPTY, join, primitivePrefix } from './internal/keys.js';
 import { acquireOrdered, type OrderedKind, tryOrdered } from './internal/ordered-lock.js';
 import { type EtcdOptions, SessionSource } from './internal/source.js';
 import type { EtcdLease } from './lease.js';

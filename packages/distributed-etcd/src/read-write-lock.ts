@@ -1,7 +1,6 @@
 import type { AcquireOptions, Lock, ReadWriteLock } from '@cf/core';
 import type { EtcdClient } from './internal/client.js';
-import { checkPrimitiveName, join, primitivePrefix } from './internal/keys.js';
-import { EMPTY } from './internal/ordered.js';
+import { checkPrimitiveName, EMPTY, join, primitivePrefix } from './internal/keys.js';
 import { acquireOrdered, type OrderedKind, tryOrdered } from './internal/ordered-lock.js';
 import { type EtcdOptions, SessionSource } from './internal/source.js';
 import type { EtcdLease } from './lease.js';
@@ -52,7 +51,8 @@ export class EtcdReadWriteLock implements ReadWriteLock {
     const source = new SessionSource(client, options);
     const prefix = primitivePrefix(source.raw, source.prefix, name);
     const gateKey = prefix.toString('latin1');
-    const unique = (side: string) => (core: SessionCore) => join(prefix, `${side}/${core.leaseHex}-${(++core.seq).toString(16)}`);
+    const unique = (side: string) => (core: SessionCore) =>
+      join(prefix, `${side}/${core.leaseHex}-${(++core.seq).toString(16)}`);
     const side = (kind: OrderedKind): EtcdLockSide => ({
       acquire: (acquireOptions) => acquireOrdered(source, kind, EMPTY, acquireOptions),
       tryAcquire: () => tryOrdered(source, kind, EMPTY),
@@ -65,6 +65,13 @@ export class EtcdReadWriteLock implements ReadWriteLock {
       myKey: unique('read'),
       blockPrefix: join(prefix, 'write/'),
     });
-    this.write = side({ lock: this, resource: name, mode: 'exclusive', gateKey, myKey: unique('write'), blockPrefix: prefix });
+    this.write = side({
+      lock: this,
+      resource: name,
+      mode: 'exclusive',
+      gateKey,
+      myKey: unique('write'),
+      blockPrefix: prefix,
+    });
   }
 }

@@ -2,21 +2,28 @@ import {
   type AcquireOptions,
   checkAcquireOptions,
   checkInteger,
-  type LeaseTrace,
   LeaseLostError,
+  type LeaseTrace,
   observing,
   resolveOwner,
   type Semaphore,
   TimeoutError,
 } from '@cf/core';
 import type { IKeyValue, ITxnResponse } from 'etcd3';
-import { EtcdLease } from './lease.js';
 import { Attempt, retrying } from './internal/attempt.js';
-import { COMPARE_CREATE, COMPARE_EQUAL, deadline, type EtcdClient, SORT_ASCEND, SORT_BY_CREATE } from './internal/client.js';
+import {
+  COMPARE_CREATE,
+  COMPARE_EQUAL,
+  deadline,
+  type EtcdClient,
+  SORT_ASCEND,
+  SORT_BY_CREATE,
+} from './internal/client.js';
 import { KeyWait } from './internal/key-wait.js';
 import { checkPrimitiveName, join, primitivePrefix, rangeEnd, showKey } from './internal/keys.js';
 import { deleteKey } from './internal/ordered.js';
 import { type EtcdOptions, SessionSource } from './internal/source.js';
+import { EtcdLease } from './lease.js';
 import type { SessionCore } from './session.js';
 
 const MAX_PERMITS = 2_147_483_647;
@@ -96,7 +103,13 @@ export class EtcdSemaphore implements Semaphore {
     const limited = timeout !== undefined && timeout !== Number.POSITIVE_INFINITY;
     const started = limited || observing ? performance.now() : 0;
     const core = await this.#source.current(this.name);
-    const attempt = new Attempt(core, this.name, signal, timeout, limited ? timeout - (performance.now() - started) : undefined);
+    const attempt = new Attempt(
+      core,
+      this.name,
+      signal,
+      timeout,
+      limited ? timeout - (performance.now() - started) : undefined,
+    );
     const myKey = join(this.#prefix, `${core.leaseHex}-${(++core.seq).toString(16)}`);
     let revision: bigint | undefined;
     const work = (async () => {
@@ -144,7 +157,14 @@ export class EtcdSemaphore implements Semaphore {
     return undefined;
   }
 
-  #lease(core: SessionCore, myKey: Buffer, revision: bigint, weight: number, owner: unknown, started: number): EtcdLease {
+  #lease(
+    core: SessionCore,
+    myKey: Buffer,
+    revision: bigint,
+    weight: number,
+    owner: unknown,
+    started: number,
+  ): EtcdLease {
     const trace: LeaseTrace | undefined = observing
       ? { lock: this, mode: 'permits', owner: resolveOwner(owner), waitStart: started, permits: weight }
       : undefined;
@@ -154,7 +174,12 @@ export class EtcdSemaphore implements Semaphore {
     return new EtcdLease(this.name, myKey, revision, core, release, trace);
   }
 
-  async #create(core: SessionCore, myKey: Buffer, weight: number, attempt?: Attempt): Promise<{ revision: bigint; standing: Standing }> {
+  async #create(
+    core: SessionCore,
+    myKey: Buffer,
+    weight: number,
+    attempt?: Attempt,
+  ): Promise<{ revision: bigint; standing: Standing }> {
     const response = await retrying(
       core,
       'create key',
@@ -162,7 +187,10 @@ export class EtcdSemaphore implements Semaphore {
         core.raw.kv.txn(
           {
             compare: [{ key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: 0 }],
-            success: [{ request_range: this.#all() }, { request_put: { key: myKey, value: Buffer.from(String(weight)), lease: core.leaseId } }],
+            success: [
+              { request_range: this.#all() },
+              { request_put: { key: myKey, value: Buffer.from(String(weight)), lease: core.leaseId } },
+            ],
             failure: [],
           },
           deadline(core.rpcMs),
@@ -175,7 +203,12 @@ export class EtcdSemaphore implements Semaphore {
   }
 
   #all(): { key: Buffer; range_end: Buffer; sort_order: number; sort_target: number } {
-    return { key: this.#prefix, range_end: rangeEnd(this.#prefix), sort_order: SORT_ASCEND, sort_target: SORT_BY_CREATE };
+    return {
+      key: this.#prefix,
+      range_end: rangeEnd(this.#prefix),
+      sort_order: SORT_ASCEND,
+      sort_target: SORT_BY_CREATE,
+    };
   }
 
   /** Decides from the keys (ascending create revision) whether ours holds, and what to watch if not. */
@@ -204,7 +237,14 @@ export class EtcdSemaphore implements Semaphore {
       : { held: false, watch: previous.key, range: false, readAt };
   }
 
-  async #wait(core: SessionCore, attempt: Attempt, myKey: Buffer, weight: number, revision: bigint, first: Standing): Promise<void> {
+  async #wait(
+    core: SessionCore,
+    attempt: Attempt,
+    myKey: Buffer,
+    weight: number,
+    revision: bigint,
+    first: Standing,
+  ): Promise<void> {
     let standing = first;
     let waited = false;
     let wait: KeyWait | undefined;
@@ -224,7 +264,9 @@ export class EtcdSemaphore implements Semaphore {
             () =>
               core.raw.kv.txn(
                 {
-                  compare: [{ key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() }],
+                  compare: [
+                    { key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() },
+                  ],
                   success: [{ request_range: this.#all() }],
                   failure: [],
                 },
@@ -233,10 +275,12 @@ export class EtcdSemaphore implements Semaphore {
             attempt,
           ),
         );
-        if (!response.succeeded) throw new LeaseLostError(`The key ${showKey(myKey)} disappeared while waiting`, this.name);
+        if (!response.succeeded)
+          throw new LeaseLostError(`The key ${showKey(myKey)} disappeared while waiting`, this.name);
         const previous = standing;
         standing = this.#standing(keysOf(response), revision, weight, BigInt(response.header.revision));
-        if (outcome === 'timeout' && (standing.held || !standing.watch.equals(previous.watch))) core.hub.suspect(core.recheckMs);
+        if (outcome === 'timeout' && (standing.held || !standing.watch.equals(previous.watch)))
+          core.hub.suspect(core.recheckMs);
       }
     } finally {
       wait?.close();
@@ -246,7 +290,9 @@ export class EtcdSemaphore implements Semaphore {
       void core.raw.kv
         .txn(
           {
-            compare: [{ key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() }],
+            compare: [
+              { key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() },
+            ],
             success: [{ request_put: { key: myKey, value: Buffer.from(String(weight)), lease: core.leaseId } }],
             failure: [],
           },

@@ -1,6 +1,14 @@
 import { ClosedError, checkDuration, checkOptionsObject, invalidArgument, LeaseLostError } from '@cf/core';
 import type { IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from 'etcd3';
-import { backendError, checkClient, deadline, type EtcdClient, isClientClosed, isTransient, type RawClient } from './internal/client.js';
+import {
+  backendError,
+  checkClient,
+  deadline,
+  type EtcdClient,
+  isClientClosed,
+  isTransient,
+  type RawClient,
+} from './internal/client.js';
 import { leaseHex } from './internal/keys.js';
 import type { LocalGate } from './internal/local-gate.js';
 import { closeStream, WatchHub } from './internal/watch-hub.js';
@@ -27,7 +35,12 @@ export function checkTtl(value: unknown, name = 'options.ttl'): number {
   if (value === undefined) return DEFAULT_TTL / 1000;
   checkDuration(value, name);
   if ((value as number) < 1000) {
-    throw invalidArgument('range', name, value, 'at least 1000 ms (etcd leases last whole seconds; larger values are rounded up)');
+    throw invalidArgument(
+      'range',
+      name,
+      value,
+      'at least 1000 ms (etcd leases last whole seconds; larger values are rounded up)',
+    );
   }
   return Math.ceil((value as number) / 1000);
 }
@@ -274,7 +287,8 @@ export class Session implements AsyncDisposable {
     const core = this.#core;
     if (core.ended !== undefined) return;
     core.ended = reason;
-    for (const timer of [this.#sendTimer, this.#stallTimer, this.#expiryTimer]) if (timer !== undefined) clearTimeout(timer);
+    for (const timer of [this.#sendTimer, this.#stallTimer, this.#expiryTimer])
+      if (timer !== undefined) clearTimeout(timer);
     this.#sendTimer = this.#stallTimer = this.#expiryTimer = undefined;
     const stream = this.#stream;
     this.#stream = undefined;
@@ -296,7 +310,10 @@ export class Session implements AsyncDisposable {
     if (this.#expiryTimer !== undefined) clearTimeout(this.#expiryTimer);
     // etcd renews from when it receives the keep-alive, which is after we sent it.
     const remaining = sentAt + ttlSeconds * 1000 - Date.now();
-    this.#expiryTimer = setTimeout(() => this.#lose(`no keep-alive was acknowledged within the ttl (${this.ttl} ms)`), remaining);
+    this.#expiryTimer = setTimeout(
+      () => this.#lose(`no keep-alive was acknowledged within the ttl (${this.ttl} ms)`),
+      remaining,
+    );
     this.#expiryTimer.unref?.();
   }
 

@@ -26,7 +26,16 @@ function expectInvalid(fn: () => unknown, kind: typeof TypeError | typeof RangeE
   expect((error as Error).message).toContain(argument);
 }
 
-const NOT_CLIENTS: unknown[] = [undefined, null, 42, 'localhost:2379', {}, [], new Map(), { kv: {}, leaseClient: {}, watchClient: {} }];
+const NOT_CLIENTS: unknown[] = [
+  undefined,
+  null,
+  42,
+  'localhost:2379',
+  {},
+  [],
+  new Map(),
+  { kv: {}, leaseClient: {}, watchClient: {} },
+];
 const BAD_NAME_TYPES: unknown[] = [undefined, null, 7, Symbol('x'), {}, ['a']];
 const BAD_NAME_VALUES = ['', 'x'.repeat(1025), 'a/b', '/locks', 'a\0b'];
 const BAD_TTL_TYPES: unknown[] = ['1000', null, {}, 10n];
@@ -47,8 +56,10 @@ describe('bad input: typed errors naming the argument, and the primitives stay u
     for (const value of NOT_CLIENTS) expectInvalid(() => create(value, 'ok'), TypeError, 'client');
     for (const value of BAD_NAME_TYPES) expectInvalid(() => create(client, value), TypeError, 'name');
     for (const value of BAD_NAME_VALUES) expectInvalid(() => create(client, value), RangeError, 'name');
-    for (const value of BAD_TTL_TYPES) expectInvalid(() => create(client, 'ok', { ttl: value }), TypeError, 'options.ttl');
-    for (const value of BAD_TTL_VALUES) expectInvalid(() => create(client, 'ok', { ttl: value }), RangeError, 'options.ttl');
+    for (const value of BAD_TTL_TYPES)
+      expectInvalid(() => create(client, 'ok', { ttl: value }), TypeError, 'options.ttl');
+    for (const value of BAD_TTL_VALUES)
+      expectInvalid(() => create(client, 'ok', { ttl: value }), RangeError, 'options.ttl');
     for (const value of [null, 'fast', 3]) expectInvalid(() => create(client, 'ok', value), TypeError, 'options');
     expectInvalid(() => create(client, 'ok', { prefix: 'a\0' }), RangeError, 'options.prefix');
     expectInvalid(() => create(client, 'ok', { prefix: 5 }), TypeError, 'options.prefix');
@@ -63,15 +74,20 @@ describe('bad input: typed errors naming the argument, and the primitives stay u
 
   it('Session.create, EtcdBarrier, semaphore permits, barrier counts and campaign values are checked too', async () => {
     const client = env.client();
-    for (const value of NOT_CLIENTS) await expect(Session.create(value as never)).rejects.toSatisfy(isInvalidArgumentError);
-    for (const value of BAD_TTL_VALUES) await expect(Session.create(client, { ttl: value })).rejects.toSatisfy(isInvalidArgumentError);
+    for (const value of NOT_CLIENTS)
+      await expect(Session.create(value as never)).rejects.toSatisfy(isInvalidArgumentError);
+    for (const value of BAD_TTL_VALUES)
+      await expect(Session.create(client, { ttl: value })).rejects.toSatisfy(isInvalidArgumentError);
     for (const value of NOT_CLIENTS) expectInvalid(() => new EtcdBarrier(value as never, 'ok'), TypeError, 'client');
     for (const value of BAD_NAME_VALUES) expectInvalid(() => new EtcdBarrier(client, value), RangeError, 'name');
-    for (const value of [0, -1, 1.5, 2 ** 31, Number.NaN]) expectInvalid(() => new EtcdSemaphore(client, 'ok', value), RangeError, 'permits');
+    for (const value of [0, -1, 1.5, 2 ** 31, Number.NaN])
+      expectInvalid(() => new EtcdSemaphore(client, 'ok', value), RangeError, 'permits');
     expectInvalid(() => new EtcdSemaphore(client, 'ok', '2' as never), TypeError, 'permits');
-    for (const value of [0, -1, 1.5, Number.NaN]) expectInvalid(() => new EtcdDoubleBarrier(client, 'ok', value), RangeError, 'count');
+    for (const value of [0, -1, 1.5, Number.NaN])
+      expectInvalid(() => new EtcdDoubleBarrier(client, 'ok', value), RangeError, 'count');
     const election = new EtcdElection(client, freshName('bad'));
-    for (const value of [undefined, 5, null, {}]) await expect(election.campaign(value as never)).rejects.toSatisfy(isInvalidArgumentError);
+    for (const value of [undefined, 5, null, {}])
+      await expect(election.campaign(value as never)).rejects.toSatisfy(isInvalidArgumentError);
     await expect(election.campaign('x'.repeat((1 << 20) + 1))).rejects.toSatisfy(isInvalidArgumentError);
     expect(() => election.observe({ signal: 'no' as never })).toThrow(TypeError);
     await expect(new EtcdBarrier(client, 'ok').wait({ timeout: -1 })).rejects.toSatisfy(isInvalidArgumentError);
@@ -96,7 +112,9 @@ describe('bad input: typed errors naming the argument, and the primitives stay u
 describe('LockManager from @cf/locks with etcd locks through createLock', () => {
   it('serialises exclusive holders across two managers (two processes) and shares readers', async () => {
     const [a, b] = [env.client(), env.client()];
-    const managers = [a, b].map((client) => new LockManager({ createLock: (name) => new EtcdReadWriteLock(client, name) }));
+    const managers = [a, b].map(
+      (client) => new LockManager({ createLock: (name) => new EtcdReadWriteLock(client, name) }),
+    );
     const name = freshName('manager');
     let inside = 0;
     let most = 0;

@@ -33,7 +33,12 @@ describe('EtcdDoubleBarrier', () => {
     const clients = [env.client(), env.client(), env.client()];
     const waiters = `${name}/waiters/`;
     let entered = 0;
-    const entering = clients.slice(0, 2).map((c) => new EtcdDoubleBarrier(c, name, 3).enter().then((p) => (entered++, p)));
+    const entering = clients.slice(0, 2).map((c) =>
+      new EtcdDoubleBarrier(c, name, 3).enter().then((p) => {
+        entered++;
+        return p;
+      }),
+    );
     await eventually(async () => (await clients[0]!.getAll().prefix(waiters).keys()).length === 2, 5000, 'two inside');
     await sleep(100);
     expect(entered).toBe(0);
@@ -58,7 +63,10 @@ describe('EtcdDoubleBarrier', () => {
     const error = await new EtcdDoubleBarrier(client, name, 2).enter({ timeout: 200 }).catch((e: unknown) => e);
     expect(isTimeoutError(error)).toBe(true);
     await eventually(async () => (await client.getAll().prefix(`${name}/`).keys()).length === 0, 5000, 'key withdrawn');
-    const [x, y] = await Promise.all([new EtcdDoubleBarrier(client, name, 2).enter(), new EtcdDoubleBarrier(env.client(), name, 2).enter()]);
+    const [x, y] = await Promise.all([
+      new EtcdDoubleBarrier(client, name, 2).enter(),
+      new EtcdDoubleBarrier(env.client(), name, 2).enter(),
+    ]);
     await Promise.all([x.leave(), y.leave()]);
   });
 });

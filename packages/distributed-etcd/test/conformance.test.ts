@@ -1,8 +1,8 @@
 import { describeLockConformance, lockConformanceCases } from '@cf/lock-conformance';
+import { type EtcdCluster, startEtcd } from '@cf/test-servers/etcd';
 import { Etcd3 } from 'etcd3';
 import { afterAll, describe, it } from 'vitest';
 import { EtcdLock, EtcdReadWriteLock, Session } from '../src/index.js';
-import { startEtcd, type EtcdCluster } from '@cf/test-servers/etcd';
 
 let etcd: EtcdCluster | undefined;
 let clients: Etcd3[] = [];
@@ -27,7 +27,10 @@ afterAll(async () => {
 });
 const shared = { setup, timing: { scale: 10 } };
 
-describeLockConformance('EtcdLock', { ...shared, createLock: (resource) => new EtcdLock(client(), resource, { ttl: 10_000 }) });
+describeLockConformance('EtcdLock', {
+  ...shared,
+  createLock: (resource) => new EtcdLock(client(), resource, { ttl: 10_000 }),
+});
 
 describeLockConformance('EtcdReadWriteLock.write', {
   ...shared,
@@ -37,7 +40,15 @@ describeLockConformance('EtcdReadWriteLock.write', {
 // Readers share the lock by design, so the cases that need one handle to block another (exclusion,
 // waiting, order, timeouts) cannot apply to the read side on its own; reader/writer exclusion is
 // tested in read-write-lock.test.ts. These cases check the rest of the contract for readers.
-const READ_SIDE = ['resources-independent', 'lease-signal', 'fencing-tokens', 'invalid-options', 'timeout-race', 'pre-aborted', 'signal-listeners'];
+const READ_SIDE = [
+  'resources-independent',
+  'lease-signal',
+  'fencing-tokens',
+  'invalid-options',
+  'timeout-race',
+  'pre-aborted',
+  'signal-listeners',
+];
 describe('EtcdReadWriteLock.read: Lock conformance (cases that apply to a shared lock)', () => {
   const cases = lockConformanceCases({
     timing: { scale: 10 },
@@ -47,9 +58,13 @@ describe('EtcdReadWriteLock.read: Lock conformance (cases that apply to a shared
     if (cases.length !== READ_SIDE.length) throw new Error(`found ${cases.map((c) => c.id).join(', ')}`);
   });
   for (const c of cases) {
-    it(c.title, async () => {
-      await setup();
-      await c.run();
-    }, c.timeout + 30_000);
+    it(
+      c.title,
+      async () => {
+        await setup();
+        await c.run();
+      },
+      c.timeout + 30_000,
+    );
   }
 });

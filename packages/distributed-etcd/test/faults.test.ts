@@ -12,11 +12,15 @@ describe('faults on a single member', () => {
 
   it('kill -9 of a child process holding a lock: the next holder proceeds after the ttl, with a larger token', async () => {
     const name = freshName('killed');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/hold-lock.ts', env.etcd.endpoints.join(','), name, '2000'], {
-      cwd: root,
-      env: { ...process.env, TSX_TSCONFIG_PATH: 'test/fixtures/tsconfig.json' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/hold-lock.ts', env.etcd.endpoints.join(','), name, '2000'],
+      {
+        cwd: root,
+        env: { ...process.env, TSX_TSCONFIG_PATH: 'test/fixtures/tsconfig.json' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     try {

@@ -21,7 +21,9 @@ function countStreams(client: Etcd3): StreamCounts {
   const counts: StreamCounts = { watch: 0, keepAlive: 0, watchStreams: new Set(), gate: undefined };
   const mutable = counts as { watch: number; keepAlive: number };
   const wrap = (target: Record<string, unknown>, method: string, field: 'watch' | 'keepAlive'): void => {
-    const original = (target[method] as (...args: unknown[]) => Promise<NodeJS.EventEmitter & { cancel(): void }>).bind(target);
+    const original = (target[method] as (...args: unknown[]) => Promise<NodeJS.EventEmitter & { cancel(): void }>).bind(
+      target,
+    );
     target[method] = async (...args: unknown[]) => {
       if (field === 'watch') await counts.gate;
       const stream = await original(...args);
@@ -47,7 +49,10 @@ function countStreams(client: Etcd3): StreamCounts {
  * Starts etcd for one test file and closes every client made with `client()` afterwards.
  * @param options - cluster options
  */
-export function useEtcd(options: EtcdOptions = {}): { readonly etcd: EtcdCluster; client(extra?: Partial<IOptions>): Counted } {
+export function useEtcd(options: EtcdOptions = {}): {
+  readonly etcd: EtcdCluster;
+  client(extra?: Partial<IOptions>): Counted;
+} {
   let etcd: EtcdCluster | undefined;
   const clients: Etcd3[] = [];
   beforeAll(async () => {
@@ -80,7 +85,11 @@ export function useEtcd(options: EtcdOptions = {}): { readonly etcd: EtcdCluster
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `condition` until it holds or `ms` passed. */
-export async function eventually(condition: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  ms = 5000,
+  what = 'condition',
+): Promise<void> {
   const until = Date.now() + ms;
   while (!(await condition())) {
     if (Date.now() > until) throw new Error(`${what} did not hold within ${ms} ms`);

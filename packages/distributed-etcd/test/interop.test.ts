@@ -1,12 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { EtcdElection, EtcdLock, type EtcdLease } from '../src/index.js';
+import { EtcdElection, type EtcdLease, EtcdLock } from '../src/index.js';
 import { eventually, freshName, sleep, useEtcd } from './helpers.js';
 
 const env = useEtcd();
 
 /** Collects a child's stdout lines and tells when a line matching `pattern` appeared. */
-function lines(child: ChildProcess): { readonly all: string[]; waitFor(pattern: RegExp, ms?: number): Promise<number> } {
+function lines(child: ChildProcess): {
+  readonly all: string[];
+  waitFor(pattern: RegExp, ms?: number): Promise<number>;
+} {
   const all: string[] = [];
   const seen: number[] = [];
   let rest = '';
@@ -35,7 +38,14 @@ const exited = (child: ChildProcess): Promise<void> =>
 describe('interoperation with etcdctl (ETCDCTL_API=3)', () => {
   it('while `etcdctl lock` holds, our acquire waits, and gets the lock right after the command exits', async () => {
     const name = freshName('ctl-lock');
-    const ctl = env.etcd.spawnEtcdctl(['lock', name, '--', 'sh', '-c', 'echo "locked $ETCD_LOCK_REV"; sleep 0.8; echo done']);
+    const ctl = env.etcd.spawnEtcdctl([
+      'lock',
+      name,
+      '--',
+      'sh',
+      '-c',
+      'echo "locked $ETCD_LOCK_REV"; sleep 0.8; echo done',
+    ]);
     const out = lines(ctl);
     await out.waitFor(/^locked/);
     const theirRevision = BigInt(out.all[0]!.split(' ')[1]!);
@@ -81,7 +91,11 @@ describe('interoperation with etcdctl (ETCDCTL_API=3)', () => {
     const firstLease = await first.campaign('ours-1');
     const ctl = env.etcd.spawnEtcdctl(['elect', name, 'theirs']);
     const out = lines(ctl);
-    await eventually(async () => (await a.getAll().prefix(`${name}/`).keys()).length === 2, 5000, 'etcdctl campaigning');
+    await eventually(
+      async () => (await a.getAll().prefix(`${name}/`).keys()).length === 2,
+      5000,
+      'etcdctl campaigning',
+    );
     let secondLease: EtcdLease | undefined;
     const second = new EtcdElection(b, name);
     const campaigning = second.campaign('ours-2').then((l) => (secondLease = l));
@@ -98,7 +112,10 @@ describe('interoperation with etcdctl (ETCDCTL_API=3)', () => {
     await campaigning;
     expect(await observer.leader()).toBe('ours-2');
     await eventually(() => seen.at(-1) === 'ours-2', 5000, 'observer catching up');
-    expect(seen.filter((v) => v !== undefined), JSON.stringify(seen)).toEqual(['ours-1', 'theirs', 'ours-2']);
+    expect(
+      seen.filter((v) => v !== undefined),
+      JSON.stringify(seen),
+    ).toEqual(['ours-1', 'theirs', 'ours-2']);
     await secondLease!.release();
     controller.abort();
     await observing;

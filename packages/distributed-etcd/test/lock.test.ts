@@ -1,4 +1,4 @@
-import { isLeaseLostError, isTimeoutError, type Lease } from '@cf/core';
+import { addObserver, isLeaseLostError, isTimeoutError, type Lease, type LockEvent } from '@cf/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EtcdLock, Session } from '../src/index.js';
@@ -257,5 +257,28 @@ describe('EtcdLock: the Go concurrency.Mutex layout and algorithm', () => {
     expect(isLeaseLostError(signal.reason)).toBe(true);
     await lease.release();
     await expect(lock.acquire()).rejects.toMatchObject({ code: 'ERR_CF_CLOSED' });
+  });
+
+  it('reports wait, acquired, released and timeout events to observers', async () => {
+    const [a, b] = [env.client(), env.client()];
+    const name = freshName('observed');
+    const events: LockEvent[] = [];
+    const stop = addObserver((event) => {
+      if (event.resource === name) events.push(event);
+    });
+    try {
+      const [la, lb] = [new EtcdLock(a, name), new EtcdLock(b, name)];
+      const held = await la.acquire({ owner: 'a' });
+      await lb.acquire({ timeout: 150, owner: 'b' }).catch(() => {});
+      await held.release();
+      const summary = events.map(
+        (e) => `${e.type}:${String(e.owner)}:${e.lock === la ? 'la' : e.lock === lb ? 'lb' : '?'}`,
+      );
+      expect(summary).toEqual(['acquired:a:la', 'wait:b:lb', 'timeout:b:lb', 'released:a:la']);
+      expect(events[0]!.token).toBe(held.token);
+      expect(events[2]!.waitTime).toBeGreaterThanOrEqual(140);
+    } finally {
+      stop();
+    }
   });
 });

@@ -60,7 +60,9 @@ describe('EtcdReadWriteLock', () => {
     const name = freshName('rw');
     const w = await new EtcdReadWriteLock(clients[0]!, name).write.acquire();
     const readers = clients.slice(1).map((c) => new EtcdReadWriteLock(c, name).read.acquire());
-    const timed = await new EtcdReadWriteLock(env.client(), name).read.acquire({ timeout: 200 }).catch((e: unknown) => e);
+    const timed = await new EtcdReadWriteLock(env.client(), name).read
+      .acquire({ timeout: 200 })
+      .catch((e: unknown) => e);
     expect(isTimeoutError(timed)).toBe(true);
     const controller = new AbortController();
     const aborted = new EtcdReadWriteLock(env.client(), name).read.acquire({ signal: controller.signal });

@@ -61,7 +61,9 @@ describe('EtcdSemaphore', () => {
     const error = await new EtcdSemaphore(b, name, 2).acquire(1, { timeout: 200 }).catch((e: unknown) => e);
     expect(isTimeoutError(error)).toBe(true);
     expect(await new EtcdSemaphore(b, name, 2).tryAcquire()).toBeUndefined();
-    expect(await new EtcdSemaphore(b, name, 2).acquire(1, { timeout: 0 }).catch((e: unknown) => e)).toSatisfy(isTimeoutError);
+    expect(await new EtcdSemaphore(b, name, 2).acquire(1, { timeout: 0 }).catch((e: unknown) => e)).toSatisfy(
+      isTimeoutError,
+    );
     await eventually(async () => (await keys(a, name)).length === 1, 5000, 'waiter keys deleted');
     for (const bad of [0, 3, 1.5, Number.NaN, '1', -1]) {
       await expect(semaphore.acquire(bad as number)).rejects.toSatisfy(isInvalidArgumentError);

@@ -1,6 +1,8 @@
-import { isClosedError, isLeaseLostError, type Lease } from '@cf/core';
+import { isBackendError, isClosedError, isLeaseLostError, type Lease } from '@cf/core';
+import { freePort } from '@cf/test-servers/ports';
+import { Etcd3 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
-import { EtcdLock, Session } from '../src/index.js';
+import { EtcdElection, EtcdLock, Session } from '../src/index.js';
 import { eventually, freshName, sleep, useEtcd } from './helpers.js';
 
 const env = useEtcd();
@@ -78,7 +80,11 @@ describe('Session', () => {
     const blocker = await new EtcdLock(b, freshName()).acquire();
     const waiter = new EtcdLock(a, blocker.resource, { session }).acquire();
     waiter.catch(() => {});
-    await eventually(async () => (await a.getAll().prefix(`${blocker.resource}/`).keys()).length === 2, 5000, 'waiter queued');
+    await eventually(
+      async () => (await a.getAll().prefix(`${blocker.resource}/`).keys()).length === 2,
+      5000,
+      'waiter queued',
+    );
     await session.close();
     await session.close();
     expect(isClosedError(session.signal.reason)).toBe(true);
@@ -117,5 +123,20 @@ describe('Session', () => {
     expect(lease.signal.aborted).toBe(true);
     expect(client.streams.keepAlive).toBe(0);
     await lease.release();
+  });
+
+  it('an unreachable etcd gives BackendError with the client error as cause, not a hang', async () => {
+    const dead = new Etcd3({ hosts: `127.0.0.1:${await freePort()}` });
+    try {
+      const grant = await Session.create(dead, { ttl: 2000 }).catch((e: unknown) => e);
+      expect(isBackendError(grant)).toBe(true);
+      expect((grant as Error).cause).toBeInstanceOf(Error);
+      const read = await new EtcdElection(dead, 'x').leader().catch((e: unknown) => e);
+      expect(isBackendError(read)).toBe(true);
+      const acquire = await new EtcdLock(dead, 'x', { ttl: 2000 }).acquire().catch((e: unknown) => e);
+      expect(isBackendError(acquire)).toBe(true);
+    } finally {
+      dead.close();
+    }
   });
 });

@@ -114,8 +114,13 @@ export class Redlock implements Lock {
     const keys = { lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:released` };
     this.keys = Object.freeze(keys);
 
-    const releaseEverywhere = (token: string): Promise<Reply[]> =>
-      round(members, (c) => lockRelease.run(c, [keys.lock, token, keys.channel]), instanceTimeout, () => false);
+    // Sent to every server; resolves once a majority confirmed (or cannot), the rest finish in the
+    // background. Only a real holder's release is announced: announcing the clean-up of a failed
+    // attempt would wake every waiter at once, into another split vote.
+    const releaseEverywhere = (token: string, announce: boolean): Promise<Reply[]> =>
+      round(members, (c) => lockRelease.run(c, [keys.lock, token, announce ? keys.channel : '']), instanceTimeout, (r) =>
+        decided(r, quorum, isGrant),
+      );
 
     const backend: HoldBackend = {
       extend: async (token) => {
@@ -128,7 +133,7 @@ export class Redlock implements Lock {
         throw new QuorumError(`Could not reach a majority of servers to extend ${name}`, quorum, outcomes(members, replies, isGrant));
       },
       release: async (token) => {
-        const replies = await releaseEverywhere(token);
+        const replies = await releaseEverywhere(token, true);
         const c = count(replies, isGrant);
         if (c.granted >= quorum) return true;
         if (c.granted + c.refused >= quorum) return false;
@@ -154,7 +159,7 @@ export class Redlock implements Lock {
         return fence;
       }
       // Partial holds (including late answers from silent servers) must not linger until their ttl.
-      releaseEverywhere(token).catch(ignore);
+      releaseEverywhere(token, false).catch(ignore);
       if (c.granted + c.refused < quorum) {
         throw new QuorumError(
           `Only ${c.granted + c.refused} of ${members.length} servers answered for ${name}; ${quorum} are needed`,
@@ -187,7 +192,7 @@ export class Redlock implements Lock {
         attempt: (_request, token) => attempt(token),
         lease: (_request, token, fence, sentAt, onEnd, trace) =>
           new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
-        discard: (_request, token) => void releaseEverywhere(token).catch(ignore),
+        discard: (_request, token) => void releaseEverywhere(token, true).catch(ignore),
       },
     });
   }

@@ -13,14 +13,16 @@ describe('Redlock while servers die', () => {
   });
 
   it('continues with one and two of five down, fails cleanly with three down, never two holders', async () => {
-    const contenders = Array.from({ length: 3 }, () => new Redlock(fx.servers.map((_, i) => fx.client(i)), 'dying', { ttl: 3000, instanceTimeout: 500 }));
+    const contenders = Array.from(
+      { length: 3 },
+      () => new Redlock(fx.servers.map((_, i) => fx.client(i)), 'dying', { ttl: 10_000, instanceTimeout: 2000 }),
+    );
     let inside = 0;
     let overlaps = 0;
-    let last = 0n;
-    let backwards = 0;
-    const acquiredWith = new Map<number, number>();
+    const tokens: { token: bigint; down: number }[] = [];
+    const acquiredWith = [0, 0, 0, 0];
     let down = 0;
-    const errors: unknown[] = [];
+    const errors: { error: unknown; down: number }[] = [];
     let stop = false;
     const run = async (lock: Redlock): Promise<void> => {
       while (!stop) {
@@ -28,40 +30,43 @@ describe('Redlock while servers die', () => {
         try {
           lease = await lock.acquire({ timeout: 10_000 });
         } catch (error) {
-          errors.push(error);
+          errors.push({ error, down });
           if (down >= 3) return;
           continue;
         }
         if (++inside > 1) overlaps++;
-        if (lease.token <= last) backwards++;
-        last = lease.token;
-        acquiredWith.set(down, (acquiredWith.get(down) ?? 0) + 1);
-        await sleep(2);
+        tokens.push({ token: lease.token, down });
+        acquiredWith[down]!++;
+        await sleep(1);
         inside--;
         await lease.release().catch(() => undefined);
       }
     };
     const running = contenders.map(run);
+    const until = async (condition: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      while (!condition() && Date.now() < deadline) await sleep(5);
+    };
     for (const victim of [0, 1, 2]) {
-      await sleep(700);
+      // Enough acquisitions in this phase before the next server dies.
+      await until(() => acquiredWith[down]! >= 10);
       await fx.server(victim).kill();
       down++;
     }
-    await sleep(1500);
+    await until(() => errors.some((e) => e.down === 3));
     stop = true;
     await Promise.all(running);
     expect(overlaps).toBe(0);
-    expect(backwards).toBe(0);
-    expect(acquiredWith.get(0)).toBeGreaterThan(0);
-    expect(acquiredWith.get(1)).toBeGreaterThan(0);
-    expect(acquiredWith.get(2)).toBeGreaterThan(0);
-    expect(acquiredWith.get(3)).toBeUndefined();
-    // Every failure is a QuorumError (three down), none a hang or an untyped error.
-    expect(errors.length).toBeGreaterThan(0);
-    for (const error of errors) expect(isQuorumError(error)).toBe(true);
-    const outcomes = (errors.at(-1) as QuorumError).outcomes;
-    expect(outcomes.filter((o) => o.ok === false).length).toBeGreaterThanOrEqual(3);
-  }, 30_000);
+    const backwards = tokens.filter((t, i) => i > 0 && t.token <= tokens[i - 1]!.token);
+    expect(backwards).toEqual([]);
+    expect(acquiredWith.slice(0, 3).every((n) => n >= 10), `acquisitions per phase: ${acquiredWith}`).toBe(true);
+    expect(acquiredWith[3]).toBe(0);
+    // Failures happen only with three servers down, and each is a QuorumError naming the dead ones.
+    expect(errors.filter((e) => e.down < 3)).toEqual([]);
+    for (const { error } of errors) expect(isQuorumError(error)).toBe(true);
+    const outcomes = (errors.at(-1)!.error as QuorumError).outcomes;
+    expect(outcomes.filter((o) => !o.ok).length).toBeGreaterThanOrEqual(3);
+  }, 90_000);
 });
 
 describe('a single server that restarts or stalls', () => {

@@ -1,13 +1,13 @@
 export type { CreatedLock } from './internal/external-entry.js';
-export type { LockAcquireOptions, LockOptions } from './internal/options.js';
-export type { ReadWritePolicy, WriteLease } from './internal/read-write-state.js';
 export type {
   LockManagerAcquireOptions,
   LockManagerOptions,
   LockManagerStats,
   LockMode,
   LockStats,
-} from './lock-manager.js';
+} from './internal/manager-options.js';
+export type { LockAcquireOptions, LockOptions } from './internal/options.js';
+export type { ReadWritePolicy, WriteLease } from './internal/read-write-state.js';
 export { getDefaultLockManager, LockManager } from './lock-manager.js';
 export { Mutex } from './mutex.js';
 export type { ReadWriteLockOptions, ReadWriteLockSide } from './read-write-lock.js';

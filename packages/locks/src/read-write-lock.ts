@@ -32,13 +32,35 @@ export interface ReadWriteLockOptions extends LockOptions {
  * ```
  */
 export interface ReadWriteLockSide<L extends Lease = Lease> extends Lock {
-  /** Waits for this side; rejects with `TimeoutError`, `signal.reason` or an invalid-argument error. */
+  /**
+   * Waits for this side.
+   * @param options - `signal`, `timeout`, `priority`, `owner`, `holdTimeout`
+   * @returns the lease
+   * @throws rejects with `TimeoutError`, `signal.reason`, or a TypeError/RangeError
+   *   (code `ERR_CF_INVALID_ARG`) for bad options
+   * @example `const lease = await rw.read.acquire({ timeout: 100 })`
+   */
   acquire(options?: LockAcquireOptions): Promise<L>;
-  /** This side if no waiting is needed, else `undefined`. */
+  /**
+   * Takes this side if no waiting is needed.
+   * @returns the lease, or `undefined`
+   * @example `const lease = await rw.write.tryAcquire()`
+   */
   tryAcquire(): Promise<L | undefined>;
-  /** Synchronous `tryAcquire`. */
+  /**
+   * Synchronous `tryAcquire`.
+   * @returns the lease, or `undefined`
+   * @example `const lease = rw.read.tryAcquireSync()`
+   */
   tryAcquireSync(): L | undefined;
-  /** Runs `fn` holding this side, and releases it however `fn` ends. */
+  /**
+   * Runs `fn` holding this side, and releases it however `fn` ends.
+   * @param fn - the critical section; receives the lease
+   * @param options - as for `acquire`
+   * @returns what `fn` returns
+   * @throws what `acquire` or `fn` throws; TypeError if `fn` is not a function
+   * @example `const rows = await rw.read.withLock(() => table.rows.length)`
+   */
   withLock<T>(fn: (lease: L) => T | Promise<T>, options?: LockAcquireOptions): Promise<Awaited<T>>;
 }
 

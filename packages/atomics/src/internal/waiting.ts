@@ -20,16 +20,8 @@ export function blockUntil<T>(attempt: () => Attempt<T>, events: EventCount, tim
     const left = remaining(deadline);
     if (left === 0) return NOT_YET;
     const key = events.prepareWait();
-    try {
-      result = attempt();
-    } catch (error) {
-      events.cancelWait();
-      throw error;
-    }
-    if (result !== NOT_YET) {
-      events.cancelWait();
-      return result;
-    }
+    result = attempt();
+    if (result !== NOT_YET) return result;
     waitSync(events, key, left);
   }
 }
@@ -54,16 +46,8 @@ export async function waitUntil<T>(
     const left = remaining(deadline);
     if (left === 0) return NOT_YET;
     const key = events.prepareWait();
-    try {
-      result = attempt();
-    } catch (error) {
-      events.cancelWait();
-      throw error;
-    }
-    if (result !== NOT_YET) {
-      events.cancelWait();
-      return result;
-    }
+    result = attempt();
+    if (result !== NOT_YET) return result;
     await waitAsync(events, key, left, signal);
   }
 }

@@ -8,6 +8,7 @@ export type Life = Pick<SessionCore, 'ended' | 'listeners'>;
 export function endlessLife(): Life {
   return { ended: undefined, listeners: new Set() };
 }
+
 import { backendError, isTransient } from './client.js';
 
 /**
@@ -18,7 +19,8 @@ import { backendError, isTransient } from './client.js';
  */
 export function sessionEndedError(core: Life, resource: string): Error {
   const reason = core.ended;
-  if (reason instanceof ClosedError) return new ClosedError(`The etcd session for ${resource} is closed`, { cause: reason });
+  if (reason instanceof ClosedError)
+    return new ClosedError(`The etcd session for ${resource} is closed`, { cause: reason });
   return new LeaseLostError(`The etcd session for ${resource} was lost`, resource, { cause: reason });
 }
 
@@ -45,7 +47,13 @@ export class Attempt {
    * @param timeout - the caller's limit in ms (for the message)
    * @param remaining - ms left of it, or `undefined` for no limit
    */
-  constructor(core: Life, resource: string, signal: AbortSignal | undefined, timeout: number | undefined, remaining: number | undefined) {
+  constructor(
+    core: Life,
+    resource: string,
+    signal: AbortSignal | undefined,
+    timeout: number | undefined,
+    remaining: number | undefined,
+  ) {
     this.#core = core;
     this.#resource = resource;
     this.cancelled = new Promise<never>((_, reject) => {

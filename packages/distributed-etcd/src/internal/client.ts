@@ -45,7 +45,9 @@ export interface CallOptions {
 export type EtcdClient = Namespace;
 
 const hasMethods = (value: unknown, names: readonly string[]): boolean =>
-  typeof value === 'object' && value !== null && names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
+  typeof value === 'object' &&
+  value !== null &&
+  names.every((n) => typeof (value as Record<string, unknown>)[n] === 'function');
 
 /**
  * Checks that `value` is an etcd3 client (an `Etcd3` or a `Namespace` of one).
@@ -63,7 +65,12 @@ export function checkClient(value: unknown, name = 'client'): RawClient {
     !hasMethods(client.leaseClient, ['leaseGrant', 'leaseRevoke', 'leaseKeepAlive']) ||
     !hasMethods(client.watchClient, ['watch'])
   ) {
-    throw invalidArgument('type', name, value, 'an etcd3 client (new Etcd3(...) from the etcd3 package, or a namespace of one)');
+    throw invalidArgument(
+      'type',
+      name,
+      value,
+      'an etcd3 client (new Etcd3(...) from the etcd3 package, or a namespace of one)',
+    );
   }
   return client;
 }
@@ -111,7 +118,9 @@ export function backendError(what: string, error: unknown): BackendError {
  */
 export function isClientClosed(client: RawClient): boolean {
   const hosts = (client as unknown as { pool?: { hosts?: unknown } }).pool?.hosts;
-  return Array.isArray(hosts) && hosts.length > 0 && hosts.every((host) => (host as { closed?: unknown })?.closed === true);
+  return (
+    Array.isArray(hosts) && hosts.length > 0 && hosts.every((host) => (host as { closed?: unknown })?.closed === true)
+  );
 }
 
 /** Deadline option for one call of at most `ms`. */

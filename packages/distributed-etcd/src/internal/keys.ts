@@ -35,7 +35,12 @@ export function checkPrefix(value: unknown): string {
   if (value === undefined) return '';
   if (typeof value !== 'string') throw invalidArgument('type', 'options.prefix', value, 'a string');
   if (value.length > MAX_NAME_LENGTH || value.includes('\0')) {
-    throw invalidArgument('range', 'options.prefix', value, `a string of at most ${MAX_NAME_LENGTH} characters without NUL`);
+    throw invalidArgument(
+      'range',
+      'options.prefix',
+      value,
+      `a string of at most ${MAX_NAME_LENGTH} characters without NUL`,
+    );
   }
   return value;
 }

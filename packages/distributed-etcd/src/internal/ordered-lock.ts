@@ -1,9 +1,18 @@
-import { type AcquireOptions, checkAcquireOptions, type LeaseTrace, observing, resolveOwner, TimeoutError } from '@cf/core';
+import {
+  type AcquireOptions,
+  checkAcquireOptions,
+  emit,
+  isTimeoutError,
+  type LeaseTrace,
+  observing,
+  resolveOwner,
+  TimeoutError,
+} from '@cf/core';
 import { EtcdLease } from '../lease.js';
 import type { SessionCore } from '../session.js';
 import { Attempt } from './attempt.js';
 import { gateFor, type LocalGate } from './local-gate.js';
-import { acquireTurn, deleteKey, enqueue } from './ordered.js';
+import { acquireTurn, deleteKey, deleteUnknown, enqueue } from './ordered.js';
 import type { SessionSource } from './source.js';
 
 /** Told about a new lease, its session and its key (elections remember them). */
@@ -55,15 +64,56 @@ export async function acquireOrdered(
   const core = await source.current(kind.resource);
   const exclusive = kind.mode === 'exclusive';
   const gate = gateFor(core.gates, kind.gateKey, kind.resource, kind.lock);
+  // The local gate reports its own wait/timeout/aborted events; etcd waits are reported here.
+  let reportWait = true;
   if (!gate.tryEnter(exclusive)) {
+    reportWait = false;
     const remaining = limited ? Math.max(timeout - (performance.now() - started), 1) : undefined;
     await gate.enter(exclusive, remaining === undefined ? options : { ...options, timeout: remaining });
   }
   const myKey = kind.myKey(core);
   const remaining = limited ? timeout - (performance.now() - started) : undefined;
   const attempt = new Attempt(core, kind.resource, signal, timeout, remaining);
-  const revision = await acquireTurn(core, attempt, myKey, value, kind.blockPrefix, () => gate.leave(exclusive));
+  let waited = false;
+  let revision: bigint;
+  try {
+    revision = await acquireTurn(
+      core,
+      attempt,
+      myKey,
+      value,
+      kind.blockPrefix,
+      () => gate.leave(exclusive),
+      () => {
+        waited = true;
+        if (reportWait && observing) report(kind, 'wait', options?.owner, started, undefined);
+      },
+    );
+  } catch (error) {
+    if (waited && observing)
+      report(kind, isTimeoutError(error) ? 'timeout' : 'aborted', options?.owner, started, error);
+    throw error;
+  }
   return hold(core, gate, kind, myKey, revision, onHeld, options?.owner, started);
+}
+
+function report(
+  kind: OrderedKind,
+  type: 'wait' | 'timeout' | 'aborted',
+  owner: unknown,
+  started: number,
+  error: unknown,
+): void {
+  const timestamp = performance.now();
+  emit({
+    type,
+    resource: kind.resource,
+    mode: kind.mode,
+    lock: kind.lock,
+    owner: resolveOwner(owner),
+    timestamp,
+    ...(type === 'wait' ? {} : { waitTime: timestamp - started, error }),
+  });
 }
 
 /**
@@ -92,6 +142,7 @@ export async function tryOrdered(
   try {
     entry = await enqueue(core, myKey, value, kind.blockPrefix);
   } catch (error) {
+    await deleteUnknown(core, myKey);
     gate.leave(exclusive);
     throw error;
   }

@@ -17,8 +17,8 @@ import type { IKeyValue, IRangeRequest } from 'etcd3';
 import type { SessionCore } from '../session.js';
 import { type Attempt, retrying } from './attempt.js';
 import { COMPARE_CREATE, COMPARE_EQUAL, deadline, SORT_BY_CREATE, SORT_DESCEND } from './client.js';
-import { rangeEnd, showKey } from './keys.js';
 import { KeyWait } from './key-wait.js';
+import { rangeEnd, showKey } from './keys.js';
 
 /** A key ahead of ours that we wait for. */
 export interface Blocker {
@@ -35,8 +35,6 @@ export interface Enqueued {
   readonly readAt: bigint;
   readonly blocker: Blocker | undefined;
 }
-
-const EMPTY: Buffer = Buffer.alloc(0);
 
 function lastAhead(blockPrefix: Buffer, maxCreate?: bigint): IRangeRequest {
   return {
@@ -65,7 +63,13 @@ function blockerOf(kvs: readonly IKeyValue[]): Blocker | undefined {
  * @param blockPrefix - the keys that can block ours
  * @param attempt - cancellation of the caller's wait
  */
-export async function enqueue(core: SessionCore, myKey: Buffer, value: Buffer, blockPrefix: Buffer, attempt?: Attempt): Promise<Enqueued> {
+export async function enqueue(
+  core: SessionCore,
+  myKey: Buffer,
+  value: Buffer,
+  blockPrefix: Buffer,
+  attempt?: Attempt,
+): Promise<Enqueued> {
   for (let stale = 0; ; stale++) {
     const response = await retrying(
       core,
@@ -74,7 +78,10 @@ export async function enqueue(core: SessionCore, myKey: Buffer, value: Buffer, b
         core.raw.kv.txn(
           {
             compare: [{ key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: 0 }],
-            success: [{ request_range: lastAhead(blockPrefix) }, { request_put: { key: myKey, value, lease: core.leaseId } }],
+            success: [
+              { request_range: lastAhead(blockPrefix) },
+              { request_put: { key: myKey, value, lease: core.leaseId } },
+            ],
             failure: [{ request_range: { key: myKey, keys_only: true } }],
           },
           deadline(core.rpcMs),
@@ -113,7 +120,9 @@ export async function readBlocker(
     () =>
       core.raw.kv.txn(
         {
-          compare: [{ key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() }],
+          compare: [
+            { key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() },
+          ],
           success: [{ request_range: lastAhead(blockPrefix, revision - 1n) }],
           failure: [],
         },
@@ -122,9 +131,15 @@ export async function readBlocker(
     attempt,
   );
   if (!response.succeeded) {
-    throw new LeaseLostError(`The key ${showKey(myKey)} disappeared while waiting (session expired or key deleted)`, showKey(myKey));
+    throw new LeaseLostError(
+      `The key ${showKey(myKey)} disappeared while waiting (session expired or key deleted)`,
+      showKey(myKey),
+    );
   }
-  return { readAt: BigInt(response.header.revision), blocker: blockerOf(response.responses[0]?.response_range.kvs ?? []) };
+  return {
+    readAt: BigInt(response.header.revision),
+    blocker: blockerOf(response.responses[0]?.response_range.kvs ?? []),
+  };
 }
 
 /**
@@ -135,7 +150,13 @@ export async function readBlocker(
  * @param entry - what `enqueue` returned
  * @param blockPrefix - the keys that can block ours
  */
-export async function waitTurn(core: SessionCore, attempt: Attempt, myKey: Buffer, entry: Enqueued, blockPrefix: Buffer): Promise<void> {
+export async function waitTurn(
+  core: SessionCore,
+  attempt: Attempt,
+  myKey: Buffer,
+  entry: Enqueued,
+  blockPrefix: Buffer,
+): Promise<void> {
   let { blocker, readAt } = entry;
   let wait: KeyWait | undefined;
   try {
@@ -145,7 +166,7 @@ export async function waitTurn(core: SessionCore, attempt: Attempt, myKey: Buffe
       if (outcome === 'changed' && blocker.solo) return;
       const previous = blocker;
       ({ blocker, readAt } = await attempt.race(readBlocker(core, myKey, entry.revision, blockPrefix, attempt)));
-      const same = blocker !== undefined && blocker.key.equals(previous.key);
+      const same = blocker?.key.equals(previous.key);
       // The periodic read found a change the watch did not report: its stream may be stuck.
       if (outcome === 'timeout' && !same) core.hub.suspect(core.recheckMs);
       if (outcome !== 'timeout' || !same) {
@@ -191,6 +212,7 @@ export async function deleteKey(core: SessionCore, key: Buffer, revision: bigint
  * @param value - its value
  * @param blockPrefix - the keys that can block ours
  * @param cleanup - runs once the key is gone after a failed attempt (leave the local gate)
+ * @param onWait - called when another key is ahead, so the request has to wait (for events)
  * @returns our key's create revision
  */
 export async function acquireTurn(
@@ -200,13 +222,21 @@ export async function acquireTurn(
   value: Buffer,
   blockPrefix: Buffer,
   cleanup: () => void,
+  onWait?: () => void,
 ): Promise<bigint> {
+  if (attempt.reason !== undefined) {
+    cleanup();
+    throw attempt.reason;
+  }
   let revision: bigint | undefined;
   const work = (async () => {
     const entry = await enqueue(core, myKey, value, blockPrefix, attempt);
     revision = entry.revision;
     attempt.check();
-    if (entry.blocker !== undefined) await waitTurn(core, attempt, myKey, entry, blockPrefix);
+    if (entry.blocker !== undefined) {
+      onWait?.();
+      await waitTurn(core, attempt, myKey, entry, blockPrefix);
+    }
     return entry.revision;
   })();
   try {
@@ -232,12 +262,15 @@ export async function acquireTurn(
   }
 }
 
-/** Deletes our key whose create revision is unknown (the create's answer was lost). */
-async function deleteUnknown(core: SessionCore, key: Buffer): Promise<void> {
+/**
+ * Deletes our key whose create revision is unknown (the create's answer was lost); safe because
+ * only this request uses the key while it is in the local gate.
+ * @param core - the session
+ * @param key - our key
+ */
+export async function deleteUnknown(core: SessionCore, key: Buffer): Promise<void> {
   if (core.ended !== undefined) return;
   try {
     await retrying(core, 'delete key', () => core.raw.kv.deleteRange({ key }, deadline(core.rpcMs)));
   } catch {}
 }
-
-export { EMPTY };

@@ -50,12 +50,18 @@ export class SessionSource {
     const { ttl, session, prefix } = (options ?? {}) as EtcdOptions;
     this.prefix = checkPrefix(prefix);
     if (session !== undefined) {
-      if (!(session instanceof Session)) throw invalidArgument('type', 'options.session', session, 'a Session or undefined');
+      if (!(session instanceof Session))
+        throw invalidArgument('type', 'options.session', session, 'a Session or undefined');
       if (session.client !== client) {
         throw invalidArgument('type', 'options.session', session, 'a Session created from the same client');
       }
       if (ttl !== undefined) {
-        throw invalidArgument('type', 'options.ttl', ttl, 'undefined when options.session is given (the session sets the ttl)');
+        throw invalidArgument(
+          'type',
+          'options.ttl',
+          ttl,
+          'undefined when options.session is given (the session sets the ttl)',
+        );
       }
     }
     this.#explicit = session;
@@ -75,7 +81,7 @@ export class SessionSource {
       return core;
     }
     const last = this.#last;
-    if (last !== undefined && last.active) return sessionCore(last);
+    if (last?.active) return sessionCore(last);
     const session = await sharedSession(this.client, this.raw, this.#seconds);
     this.#last = session;
     return sessionCore(session);

@@ -4,7 +4,7 @@ import { FILTER_NOPUT, type RawClient } from './client.js';
 /** What a watch reports: its events, or that it was reset (compaction or a server-side cancel). */
 export type WatchListener = (events: IEvent[] | undefined) => void;
 
-const enum State {
+enum State {
   Queued = 0,
   Creating = 1,
   Active = 2,
@@ -150,7 +150,8 @@ export class WatchHub {
   }
 
   #open(): void {
-    if (this.#connecting || this.#stream !== undefined || this.#all.size === 0 || this.#reconnectTimer !== undefined) return;
+    if (this.#connecting || this.#stream !== undefined || this.#all.size === 0 || this.#reconnectTimer !== undefined)
+      return;
     this.#connecting = true;
     this.#client.watchClient.watch().then(
       (stream) => {

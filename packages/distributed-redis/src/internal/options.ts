@@ -14,13 +14,17 @@ export interface CommonOptions {
   readonly extendInterval?: number | undefined;
   /** Clock drift allowance as a fraction of ttl (default 0.01); validity ends `ttl * driftFactor + 2` ms early. */
   readonly driftFactor?: number | undefined;
-  /** Longest pause between attempts while waiting, in ms (default 1000): the fallback for a lost release message. */
+  /**
+   * Longest pause between attempts while waiting, in ms (default 5000). Waiters are woken by the
+   * release announcement and retry at the holder's expiry anyway; this only bounds how long a
+   * lost announcement can delay them.
+   */
   readonly pollInterval?: number | undefined;
 }
 
 /** Defaults, in ms. */
 export const DEFAULT_TTL = 10_000;
-export const DEFAULT_POLL_INTERVAL = 1000;
+export const DEFAULT_POLL_INTERVAL = 5000;
 export const DEFAULT_DRIFT_FACTOR = 0.01;
 const MIN_TTL = 10;
 

@@ -40,11 +40,14 @@ return -left`,
   2,
 );
 
-/** KEYS: lock. ARGV: token, channel. Deletes only our own hold and announces it. Returns 1, or 0 when not ours. */
+/**
+ * KEYS: lock. ARGV: token, channel ('' for none). Deletes only our own hold and announces it.
+ * Returns 1, or 0 when not ours.
+ */
 export const lockRelease: Script = new Script(
   `${HOLDS}
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], 'released')
+  if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], 'released') end
   return 1
 end
 return 0`,

@@ -2,7 +2,13 @@ import type { AcquireOptions, Lease, Lock, ReadWriteLock } from '@cf/core';
 import { invalidArgument, isTimeoutError } from '@cf/core';
 import { LinkedLease } from './linked-lease.js';
 
-/** What a `createLock` factory may return: a `Lock`, or a read-write lock for shared mode too. */
+/**
+ * What a `createLock` factory may return: a `Lock`, or a read-write lock for shared mode too.
+ * @example
+ * ```ts
+ * const createLock = (name: string): CreatedLock => new RedisReadWriteLock(redis, name, { ttl: 10_000 });
+ * ```
+ */
 export type CreatedLock = Lock | ReadWriteLock;
 
 function isLock(value: unknown): value is Lock {

@@ -1,5 +1,5 @@
 import type { AcquireOptions } from '@cf/core';
-import { checkAcquireOptions, checkDuration, checkName, checkOptionsObject, MAX_TIMEOUT } from '@cf/core';
+import { checkAcquireOptions, checkDuration, checkName, checkOptionsObject } from '@cf/core';
 
 /**
  * Options of one acquisition of an in-process lock: the core `AcquireOptions` plus a hold-time limit.
@@ -76,5 +76,3 @@ let generated = 0;
 export function nextId(): number {
   return ++generated;
 }
-
-export { MAX_TIMEOUT };

@@ -6,6 +6,7 @@ import type { LockAcquireOptions } from './options.js';
  * Who goes first when readers and writers wait with the same priority:
  * `'write-preferring'` (a waiting writer stops new readers), `'read-preferring'` (readers join
  * while any reader holds), `'fair'` (arrival order, so readers are admitted in phases).
+ * @example `const policy: ReadWritePolicy = 'fair'`
  */
 export type ReadWritePolicy = 'write-preferring' | 'read-preferring' | 'fair';
 
@@ -59,6 +60,7 @@ export interface WriteLease extends Lease {
    * the new read lease gets the lock's default hold limit.
    * @returns the read lease
    * @throws NotHeldError when this lease was already released or downgraded
+   * @example `const read = write.downgrade()`
    */
   downgrade(): Lease;
 }

@@ -234,13 +234,14 @@ export class SharedMutex implements Lock {
    * ```
    */
   lockSync(timeout?: number): boolean {
+    const limit = timeout === undefined ? Number.POSITIVE_INFINITY : blockingTimeout(timeout);
     if (this.#heldAs !== 0) throw this.#selfDeadlock();
     const owner = this.#registry === undefined ? ANONYMOUS : this.#registry.currentOwnerId() << 1;
     if (Atomics.compareExchange(this.#words, STATE, 0, owner) === 0) {
       this.#took(owner, false, 0);
       return true;
     }
-    return this.#lockSlow(owner, blockingTimeout(timeout));
+    return this.#lockSlow(owner, limit);
   }
 
   /**

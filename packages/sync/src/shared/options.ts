@@ -51,12 +51,10 @@ export function blockUntil(ready: () => boolean, events: EventCount, timeout: nu
   for (;;) {
     const key = events.prepareWait();
     if (ready()) {
-      events.cancelWait();
       return true;
     }
     const left = deadline - performance.now();
     if (left <= 0) {
-      events.cancelWait();
       return false;
     }
     events.waitSync(key, left);
@@ -78,12 +76,10 @@ export async function waitUntil(ready: () => boolean, events: EventCount, option
   for (;;) {
     const key = events.prepareWait();
     if (ready()) {
-      events.cancelWait();
       return;
     }
     const left = deadline - performance.now();
     if (left <= 0) {
-      events.cancelWait();
       throw new TimeoutError(`Timed out after ${timeout} ms waiting for ${what}`, timeout);
     }
     await events.waitAsync(key, { timeout: left, ...(signal === undefined ? {} : { signal }) });

@@ -19,7 +19,7 @@ const PARTIES = 0;
 const ARRIVED = 1;
 const ROUND = 2;
 const EVENTS_OFFSET = 12;
-const BYTES = 24;
+const BYTES = 16;
 const BROKEN = 1;
 const MAX_PARTIES = 2 ** 30;
 
@@ -32,7 +32,7 @@ let attaching: SharedBarrierHandle | undefined;
  * `BrokenBarrierError`) until `reset()`. There is no barrier action (a function cannot cross
  * threads): the party whose arrival index is 0 arrived last and can run one.
  *
- * Layout: 24 bytes, 4-aligned (parties, arrivals, round word, event count).
+ * Layout: 16 bytes, 4-aligned (parties, arrivals, round word, event count).
  *
  * @example
  * ```ts
@@ -51,7 +51,7 @@ export class SharedBarrier {
 
   /**
    * Bytes a `SharedBarrier` occupies.
-   * @returns 24
+   * @returns 16
    * @example `SharedBarrier.byteLength()`
    */
   static byteLength(): number {
@@ -108,7 +108,7 @@ export class SharedBarrier {
     return this.#handle;
   }
 
-  /** Bytes this barrier occupies (24). */
+  /** Bytes this barrier occupies (16). */
   get byteLength(): number {
     return BYTES;
   }
@@ -144,12 +144,10 @@ export class SharedBarrier {
     for (;;) {
       const key = this.#events.prepareWait();
       if (this.#ended(round)) {
-        this.#events.cancelWait();
         return this.#outcome(round, index);
       }
       const left = deadline - performance.now();
       if (left <= 0) {
-        this.#events.cancelWait();
         this.#leave(round);
         throw new TimeoutError(`Timed out after ${limit} ms waiting at ${this.name}`, limit);
       }
@@ -175,12 +173,10 @@ export class SharedBarrier {
     for (;;) {
       const key = this.#events.prepareWait();
       if (this.#ended(round)) {
-        this.#events.cancelWait();
         return this.#outcome(round, index);
       }
       const left = deadline - performance.now();
       if (left <= 0 || signal?.aborted) {
-        this.#events.cancelWait();
         this.#leave(round);
         throw signal?.aborted ? signal.reason : new TimeoutError(`Timed out after ${timeout} ms waiting at ${this.name}`, timeout);
       }
@@ -203,7 +199,7 @@ export class SharedBarrier {
     const round = Atomics.load(words, ROUND) >> 1;
     Atomics.store(words, ARRIVED, 0);
     Atomics.store(words, ROUND, (round + 2) << 1);
-    this.#events.notifyAll();
+    this.#events.notify();
   }
 
   #arrive(): { round: number; index: number } {
@@ -217,7 +213,7 @@ export class SharedBarrier {
       // Last to arrive: no one else can arrive in this round, so resetting the count is safe.
       Atomics.store(words, ARRIVED, 0);
       const tripped = Atomics.compareExchange(words, ROUND, round, ((round >> 1) + 1) << 1) === round;
-      this.#events.notifyAll();
+      this.#events.notify();
       if (!tripped) throw new BrokenBarrierError(`${this.name} was broken before the last party arrived`);
     }
     return { round, index };
@@ -236,6 +232,6 @@ export class SharedBarrier {
   }
 
   #leave(round: number): void {
-    if (Atomics.compareExchange(this.#words, ROUND, round, round | BROKEN) === round) this.#events.notifyAll();
+    if (Atomics.compareExchange(this.#words, ROUND, round, round | BROKEN) === round) this.#events.notify();
   }
 }

@@ -14,7 +14,7 @@ export interface SharedCountDownLatchOptions extends Placement {
 
 const COUNT = 0;
 const EVENTS_OFFSET = 4;
-const BYTES = 16;
+const BYTES = 8;
 const MAX_COUNT = 2 ** 31 - 1;
 
 let attaching: SharedCountDownLatchHandle | undefined;
@@ -23,7 +23,7 @@ let attaching: SharedCountDownLatchHandle | undefined;
  * A one-shot gate in shared memory: threads wait until `countDown()` was called `count` times in
  * total, by any threads. Waiting is blocking (`waitSync`, for workers) or async (`wait`).
  *
- * Layout: 16 bytes, 4-aligned (the count, then an `EventCount`).
+ * Layout: 8 bytes, 4-aligned (the count, then an `EventCount`).
  *
  * @example
  * ```ts
@@ -43,7 +43,7 @@ export class SharedCountDownLatch {
 
   /**
    * Bytes a `SharedCountDownLatch` occupies.
-   * @returns 16
+   * @returns 8
    * @example `SharedCountDownLatch.byteLength()`
    */
   static byteLength(): number {
@@ -99,7 +99,7 @@ export class SharedCountDownLatch {
     return this.#handle;
   }
 
-  /** Bytes this latch occupies (16). */
+  /** Bytes this latch occupies (8). */
   get byteLength(): number {
     return BYTES;
   }
@@ -122,7 +122,7 @@ export class SharedCountDownLatch {
       const next = Math.max(0, count - n);
       const found = Atomics.compareExchange(words, COUNT, count, next);
       if (found === count) {
-        if (next === 0) this.#events.notifyAll();
+        if (next === 0) this.#events.notify();
         return;
       }
       count = found;

@@ -15,7 +15,7 @@ export interface SharedResetEventOptions extends Placement {
 // Words: the state (1: set), then an EventCount.
 const STATE = 0;
 const EVENTS_OFFSET = 4;
-const BYTES = 16;
+const BYTES = 8;
 
 let attaching: SharedResetEventHandle | undefined;
 
@@ -54,7 +54,7 @@ abstract class SharedResetEvent {
     return this.#handle;
   }
 
-  /** Bytes this event occupies (16). */
+  /** Bytes this event occupies (8). */
   get byteLength(): number {
     return BYTES;
   }
@@ -84,7 +84,7 @@ function attach(handle: SharedResetEventHandle): void {
  * A manual-reset event in shared memory: while set, every wait passes; `set()` releases every
  * waiting thread and the event stays set until `reset()`.
  *
- * Layout: 16 bytes, 4-aligned (state, event count).
+ * Layout: 8 bytes, 4-aligned (state, event count).
  *
  * @example
  * ```ts
@@ -99,7 +99,7 @@ export class SharedManualResetEvent extends SharedResetEvent {
 
   /**
    * Bytes the event occupies.
-   * @returns 16
+   * @returns 8
    * @example `SharedManualResetEvent.byteLength()`
    */
   static byteLength(): number {
@@ -134,7 +134,7 @@ export class SharedManualResetEvent extends SharedResetEvent {
    * @example `go.set()`
    */
   set(): void {
-    if (Atomics.exchange(this.words, STATE, 1) === 0) this.events.notifyAll();
+    if (Atomics.exchange(this.words, STATE, 1) === 0) this.events.notify();
   }
 
   /**
@@ -165,7 +165,7 @@ export class SharedManualResetEvent extends SharedResetEvent {
  * the set state resets it); with nobody waiting, the event stays set for the next wait. Setting a
  * set event does nothing.
  *
- * Layout: 16 bytes, 4-aligned (state, event count).
+ * Layout: 8 bytes, 4-aligned (state, event count).
  *
  * @example
  * ```ts
@@ -180,7 +180,7 @@ export class SharedAutoResetEvent extends SharedResetEvent {
 
   /**
    * Bytes the event occupies.
-   * @returns 16
+   * @returns 8
    * @example `SharedAutoResetEvent.byteLength()`
    */
   static byteLength(): number {
@@ -215,7 +215,7 @@ export class SharedAutoResetEvent extends SharedResetEvent {
    * @example `work.set()`
    */
   set(): void {
-    if (Atomics.exchange(this.words, STATE, 1) === 0) this.events.notify(1);
+    if (Atomics.exchange(this.words, STATE, 1) === 0) this.events.notify();
   }
 
   /**

@@ -12,11 +12,11 @@ export interface SharedSemaphoreOptions extends Placement {
   name?: string | undefined;
 }
 
-// Words: available permits, then an EventCount (bytes 4-15), then the 64-bit fencing counter.
+// Words: available permits, an EventCount, then the 64-bit fencing counter.
 const PERMITS = 0;
 const EVENTS_OFFSET = 4;
-const TOKEN = 2; // BigInt64 index
-const BYTES = 24;
+const TOKEN = 1; // BigInt64 index
+const BYTES = 16;
 const MAX_PERMITS = 2 ** 31 - 1;
 
 let returnPermits: (semaphore: SharedSemaphore, permits: number) => void;
@@ -56,7 +56,7 @@ let attaching: SharedSemaphoreHandle | undefined;
  * core async `Semaphore` contract (`acquire(permits, options)`, served by priority then arrival
  * among the waiters of one handle), timeouts, abort signals and a fencing token per lease.
  *
- * Layout: 24 bytes, 8-aligned (permits, event count, fencing counter).
+ * Layout: 16 bytes, 8-aligned (permits, event count, fencing counter).
  *
  * @example
  * ```ts
@@ -82,7 +82,7 @@ export class SharedSemaphore implements Semaphore {
 
   /**
    * Bytes a `SharedSemaphore` occupies.
-   * @returns 24
+   * @returns 16
    * @example `SharedSemaphore.byteLength()`
    */
   static byteLength(): number {
@@ -140,7 +140,7 @@ export class SharedSemaphore implements Semaphore {
     return this.#handle;
   }
 
-  /** Bytes this semaphore occupies (24). */
+  /** Bytes this semaphore occupies (16). */
   get byteLength(): number {
     return BYTES;
   }
@@ -279,7 +279,7 @@ export class SharedSemaphore implements Semaphore {
   #give(permits: number): void {
     Atomics.add(this.#words, PERMITS, permits);
     // Requests are weighted: the first sleeper may need more than was returned, so wake all.
-    this.#events.notifyAll();
+    this.#events.notify();
     const lane = this.#lane;
     if (lane !== undefined && lane.size > 0) lane.pump();
   }
@@ -306,10 +306,7 @@ export class SharedSemaphore implements Semaphore {
 
   #park(permits: number): PendingWait | undefined {
     const key = this.#events.prepareWait();
-    if (Atomics.load(this.#words, PERMITS) >= permits) {
-      this.#events.cancelWait();
-      return undefined;
-    }
+    if (Atomics.load(this.#words, PERMITS) >= permits) return undefined;
     return this.#events.park(key);
   }
 }

@@ -1,0 +1,357 @@
+/**
+ * Shared memory across worker_threads (issue 4): @cf/atomics and the Shared* locks against the
+ * raw Atomics operations, a minimal hand-written futex mutex, postMessage and ringbuf.js, all in
+ * one process run.
+ *
+ * - uncontended lock+unlock on the main thread: `SharedMutex.lockSync()` + `unlock()` next to a
+ *   bare `Atomics.compareExchange` + `Atomics.store` pair;
+ * - contended: CF_BENCH_THREADS workers (default 2) each take and release one lock around a
+ *   non-atomic increment, SharedMutex against a minimal futex mutex (Drepper's "mutex 2");
+ * - counters: the same workers increment one contended AtomicInt32, a StripedCounter (one cell
+ *   each), and, as the floor, raw Atomics.add on their own cache lines;
+ * - SPSC: one worker sends numbers to the main thread through postMessage, ringbuf.js and
+ *   SpscQueue (one element per call, and runs of 64);
+ * - MPMC: CF_BENCH_THREADS producers and as many consumers move numbers through one MpmcQueue.
+ *
+ * Worker tasks are timed from the main thread: it starts a round through a shared command word
+ * and waits until every participant reports done, so one sample is `batch` operations plus one
+ * round trip (tens of microseconds against tens of milliseconds of work).
+ */
+import { Worker } from 'node:worker_threads';
+import { AtomicInt32, MpmcQueue, SpscQueue, StripedCounter } from '@cf/atomics';
+import { SharedMutex } from '@cf/locks';
+import { RingBuffer } from 'ringbuf.js';
+import { type BenchmarkTask, defineSuite } from '../harness.ts';
+
+const THREADS = Math.max(1, Number(process.env.CF_BENCH_THREADS ?? 2) | 0);
+const UNCONTENDED = 'uncontended lock+unlock (main thread)';
+const CONTENDED = `lock+unlock, ${THREADS} workers contending`;
+const COUNTERS = `counter increments, ${THREADS} workers`;
+const SPSC = 'worker -> main thread, one element per call';
+const SPSC_BULK = 'worker -> main thread, runs of 64 elements';
+const MPMC = `MpmcQueue, ${THREADS} producers x ${THREADS} consumers`;
+
+const BATCH = 10_000;
+const ROUND = 200_000; // operations per worker round
+const MESSAGES = 100_000;
+const RUN = 64;
+
+// Commands of the worker pool: which routine a round runs.
+const Command = {
+  stop: 0,
+  futexMutex: 1,
+  sharedMutex: 2,
+  atomicAdd: 3,
+  striped: 4,
+  separateLines: 5,
+  post: 6,
+  spsc: 7,
+  spscBulk: 8,
+  ringbuf: 9,
+  ringbufBulk: 10,
+  mpmc: 11,
+} as const;
+
+// The pool's worker, as a script (workers cannot run TypeScript without a loader): it waits for
+// a round on the command word, runs it and counts itself done.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+(async () => {
+  const { AtomicInt32, MpmcQueue, SpscQueue, StripedCounter } = await import(workerData.urls.atomics);
+  const { SharedMutex } = await import(workerData.urls.locks);
+  const { RingBuffer } = await import(workerData.urls.ringbuf);
+  const { index, threads, objects } = workerData;
+  const control = new Int32Array(objects.control);
+  const futex = new Int32Array(objects.futex);
+  const counter = new Int32Array(objects.counter);
+  const lines = new Int32Array(objects.lines);
+  const mutex = SharedMutex.from(objects.mutex);
+  const atomic = AtomicInt32.from(objects.atomic);
+  const striped = StripedCounter.from(objects.striped);
+  const spsc = SpscQueue.from(objects.spsc);
+  const ring = new RingBuffer(objects.ringbuf, Int32Array);
+  const mpmc = MpmcQueue.from(objects.mpmc);
+  const one = new Int32Array(1);
+  const run = new Int32Array(${RUN});
+  const lock = () => {
+    let c = Atomics.compareExchange(futex, 0, 0, 1);
+    if (c !== 0) {
+      if (c !== 2) c = Atomics.exchange(futex, 0, 2);
+      while (c !== 0) {
+        Atomics.wait(futex, 0, 2);
+        c = Atomics.exchange(futex, 0, 2);
+      }
+    }
+  };
+  const unlock = () => {
+    if (Atomics.sub(futex, 0, 1) !== 1) {
+      Atomics.store(futex, 0, 0);
+      Atomics.notify(futex, 0, 1);
+    }
+  };
+  parentPort.postMessage('ready');
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(control, 0, seen);
+    seen = Atomics.load(control, 0);
+    const command = Atomics.load(control, 1);
+    const count = Atomics.load(control, 2);
+    const participants = Atomics.load(control, 4);
+    if (command === ${Command.stop}) break;
+    if (index >= participants) continue;
+    switch (command) {
+      case ${Command.futexMutex}:
+        for (let i = 0; i < count; i++) { lock(); counter[0]++; unlock(); }
+        break;
+      case ${Command.sharedMutex}:
+        for (let i = 0; i < count; i++) { mutex.lockSync(); counter[0]++; mutex.unlock(); }
+        break;
+      case ${Command.atomicAdd}:
+        for (let i = 0; i < count; i++) atomic.increment();
+        break;
+      case ${Command.striped}:
+        for (let i = 0; i < count; i++) striped.increment();
+        break;
+      case ${Command.separateLines}: {
+        const at = index * 16;
+        for (let i = 0; i < count; i++) Atomics.add(lines, at, 1);
+        break;
+      }
+      case ${Command.post}:
+        for (let i = 0; i < count; i++) parentPort.postMessage(i);
+        break;
+      case ${Command.spsc}:
+        for (let i = 0; i < count; i++) while (!spsc.tryPush(i));
+        break;
+      case ${Command.spscBulk}:
+        for (let sent = 0; sent < count; ) sent += spsc.tryPushMany(run, 0, Math.min(${RUN}, count - sent));
+        break;
+      case ${Command.ringbuf}:
+        for (let i = 0; i < count; i++) { one[0] = i; while (ring.push(one) === 0); }
+        break;
+      case ${Command.ringbufBulk}:
+        for (let sent = 0; sent < count; ) sent += ring.push(run, Math.min(${RUN}, count - sent));
+        break;
+      case ${Command.mpmc}:
+        if (index < threads) {
+          for (let i = 0; i < count; i++) mpmc.pushSync(i);
+        } else {
+          for (let taken = 0; taken < count; ) taken += mpmc.popManySync(run, 0, Math.min(${RUN}, count - taken));
+        }
+        break;
+    }
+    Atomics.add(control, 3, 1);
+    Atomics.notify(control, 3);
+  }
+})();
+`;
+
+const words = (bytes: number): SharedArrayBuffer => new SharedArrayBuffer(bytes);
+const objects = {
+  control: words(64),
+  futex: words(64),
+  counter: words(64),
+  lines: words(64 * 2 * THREADS),
+  mutex: new SharedMutex().handle,
+  atomic: new AtomicInt32().handle,
+  striped: new StripedCounter({ cells: 2 * THREADS }).handle,
+  spsc: new SpscQueue('int32', 1024).handle,
+  ringbuf: RingBuffer.getStorageForCapacity(1024, Int32Array),
+  mpmc: new MpmcQueue('int32', 1024).handle,
+};
+const control = new Int32Array(objects.control);
+const spsc = SpscQueue.from(objects.spsc);
+const ring = new RingBuffer(objects.ringbuf, Int32Array);
+const workers: Worker[] = [];
+
+/** Runs one round on the first `participants` workers and blocks until they are done. */
+function round(command: number, count: number, participants: number, mainSide?: () => void): void {
+  Atomics.store(control, 1, command);
+  Atomics.store(control, 2, count);
+  Atomics.store(control, 3, 0);
+  Atomics.store(control, 4, participants);
+  Atomics.add(control, 0, 1);
+  Atomics.notify(control, 0);
+  mainSide?.();
+  for (let done = Atomics.load(control, 3); done < participants; done = Atomics.load(control, 3)) {
+    Atomics.wait(control, 3, done);
+  }
+}
+
+function receive(count: number, take: () => number): () => void {
+  return () => {
+    for (let received = 0; received < count; ) received += take();
+  };
+}
+
+const one = new Int32Array(1);
+const run = new Int32Array(RUN);
+const mainWords = new Int32Array(words(64));
+const mainMutex = new SharedMutex();
+let posted = 0;
+let onPosted: (() => void) | undefined;
+
+const tasks: BenchmarkTask[] = [
+  {
+    group: UNCONTENDED,
+    kind: 'floor',
+    name: 'Atomics.compareExchange + Atomics.store',
+    batch: BATCH,
+    fn: () => {
+      for (let i = 0; i < BATCH; i++) {
+        Atomics.compareExchange(mainWords, 0, 0, 1);
+        Atomics.store(mainWords, 0, 0);
+      }
+    },
+  },
+  {
+    group: UNCONTENDED,
+    kind: 'ours',
+    name: 'SharedMutex lockSync + unlock',
+    batch: BATCH,
+    fn: () => {
+      for (let i = 0; i < BATCH; i++) {
+        mainMutex.lockSync();
+        mainMutex.unlock();
+      }
+    },
+  },
+  {
+    group: UNCONTENDED,
+    kind: 'ours',
+    name: 'SharedMutex acquire + release (lease)',
+    batch: 1000,
+    fn: async () => {
+      for (let i = 0; i < 1000; i++) (await mainMutex.acquire()).release();
+    },
+  },
+  {
+    group: CONTENDED,
+    kind: 'floor',
+    name: 'hand-written futex mutex',
+    batch: ROUND * THREADS,
+    fn: () => round(Command.futexMutex, ROUND, THREADS),
+  },
+  {
+    group: CONTENDED,
+    kind: 'ours',
+    name: 'SharedMutex lockSync + unlock (workers)',
+    batch: ROUND * THREADS,
+    fn: () => round(Command.sharedMutex, ROUND, THREADS),
+  },
+  {
+    group: COUNTERS,
+    kind: 'floor',
+    name: 'Atomics.add, each worker on its own line',
+    batch: ROUND * THREADS,
+    fn: () => round(Command.separateLines, ROUND, THREADS),
+  },
+  {
+    group: COUNTERS,
+    kind: 'peer',
+    name: 'one AtomicInt32, contended',
+    batch: ROUND * THREADS,
+    fn: () => round(Command.atomicAdd, ROUND, THREADS),
+  },
+  {
+    group: COUNTERS,
+    kind: 'ours',
+    name: 'StripedCounter.increment',
+    batch: ROUND * THREADS,
+    fn: () => round(Command.striped, ROUND, THREADS),
+  },
+  {
+    group: SPSC,
+    kind: 'peer',
+    name: 'postMessage (a number)',
+    batch: MESSAGES,
+    async: true,
+    fn: () =>
+      new Promise<void>((resolve) => {
+        posted = 0;
+        onPosted = resolve;
+        round(Command.post, MESSAGES, 1);
+      }),
+  },
+  {
+    group: SPSC,
+    kind: 'peer',
+    name: 'ringbuf.js push / pop',
+    batch: ROUND,
+    fn: () => round(Command.ringbuf, ROUND, 1, receive(ROUND, () => ring.pop(one))),
+  },
+  {
+    group: SPSC,
+    kind: 'ours',
+    name: 'SpscQueue tryPush / tryPop',
+    batch: ROUND,
+    fn: () => round(Command.spsc, ROUND, 1, receive(ROUND, () => (spsc.tryPop() === undefined ? 0 : 1))),
+  },
+  {
+    group: SPSC_BULK,
+    kind: 'peer',
+    name: 'ringbuf.js push / pop (64)',
+    batch: ROUND * 4,
+    fn: () => round(Command.ringbufBulk, ROUND * 4, 1, receive(ROUND * 4, () => ring.pop(run))),
+  },
+  {
+    group: SPSC_BULK,
+    kind: 'ours',
+    name: 'SpscQueue tryPushMany / tryPopMany (64)',
+    batch: ROUND * 4,
+    fn: () => round(Command.spscBulk, ROUND * 4, 1, receive(ROUND * 4, () => spsc.tryPopMany(run))),
+  },
+  {
+    group: MPMC,
+    kind: 'ours',
+    name: 'MpmcQueue pushSync / popManySync',
+    batch: ROUND * THREADS,
+    fn: () => round(Command.mpmc, ROUND, 2 * THREADS),
+  },
+];
+
+export default defineSuite({
+  name: 'shared',
+  title: 'Shared memory (worker_threads)',
+  description:
+    `@cf/atomics and the shared-memory locks across worker_threads (${THREADS} contending workers; ` +
+    'CF_BENCH_THREADS sets it), against raw Atomics, a minimal futex mutex, postMessage and ringbuf.js.',
+  time: 2000,
+  iterations: 16,
+  setup: async () => {
+    const require = (await import('node:module')).createRequire(import.meta.url);
+    const urls = {
+      atomics: new URL(`file://${require.resolve('@cf/atomics')}`).href,
+      locks: new URL(`file://${require.resolve('@cf/locks')}`).href,
+      ringbuf: import.meta.resolve('ringbuf.js'),
+    };
+    for (let index = 0; index < 2 * THREADS; index++) {
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { urls, index, threads: THREADS, objects } });
+      worker.on('message', (message) => {
+        if (message === 'ready') return;
+        if (++posted === MESSAGES) onPosted?.();
+      });
+      await new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      workers.push(worker);
+    }
+  },
+  teardown: async () => {
+    Atomics.store(control, 1, Command.stop);
+    Atomics.add(control, 0, 1);
+    Atomics.notify(control, 0);
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  },
+  tasks,
+  targets: [
+    { task: 'SharedMutex lockSync + unlock', vs: 'Atomics.compareExchange + Atomics.store', atMost: 1.2, note: 'issue 4' },
+    { task: 'SharedMutex lockSync + unlock (workers)', vs: 'hand-written futex mutex', atMost: 1 / 0.9, note: 'issue 4: >= 0.9x' },
+    { task: 'StripedCounter.increment', vs: 'one AtomicInt32, contended', atMost: 1 / 4, note: 'issue 4: >= 4x' },
+    { task: 'SpscQueue tryPush / tryPop', vs: 'postMessage (a number)', atMost: 1 / 12, note: 'issue 4: >= 12x' },
+    { task: 'SpscQueue tryPush / tryPop', vs: 'ringbuf.js push / pop', atMost: 1, note: 'issue 4: >= ringbuf.js' },
+    { task: 'SpscQueue tryPushMany / tryPopMany (64)', vs: 'ringbuf.js push / pop (64)', atMost: 1, note: 'issue 4' },
+    { task: 'MpmcQueue pushSync / popManySync', vs: 'postMessage (a number)', atMost: 1 / 5, note: 'issue 4: >= 5x' },
+  ],
+});

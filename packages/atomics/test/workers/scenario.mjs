@@ -1,0 +1,106 @@
+// Worker side of the scenarios in workers.test.ts; imports the BUILT @cf/atomics.
+import { parentPort, workerData } from 'node:worker_threads';
+import { AtomicInt32, ByteChannel, MpmcQueue, SpscQueue, StripedCounter, TreiberStack } from '@cf/atomics';
+import { messageFor } from './scenario-data.mjs';
+
+const { scenario } = workerData;
+const seenArray = () => new Uint8Array(workerData.seen.buffer, workerData.seen.byteOffset, workerData.seen.length);
+
+switch (scenario) {
+  case 'mpmc-produce': {
+    const queue = MpmcQueue.from(workerData.queue);
+    const { start, count } = workerData;
+    for (let value = start; value < start + count; value++) queue.pushSync(value);
+    parentPort.postMessage({ pushed: count });
+    break;
+  }
+  case 'mpmc-consume': {
+    const queue = MpmcQueue.from(workerData.queue);
+    const seen = seenArray();
+    const batch = new Uint32Array(256);
+    let count = 0;
+    let sum = 0;
+    for (;;) {
+      let n;
+      try {
+        n = queue.popManySync(batch);
+      } catch (error) {
+        if (error.code === 'ERR_CF_CLOSED') break;
+        throw error;
+      }
+      for (let i = 0; i < n; i++) {
+        Atomics.add(seen, batch[i], 1);
+        sum += batch[i];
+      }
+      count += n;
+    }
+    parentPort.postMessage({ count, sum });
+    break;
+  }
+  case 'spsc-produce': {
+    const queue = SpscQueue.from(workerData.queue);
+    const { count } = workerData;
+    const chunk = new Int32Array(37);
+    let next = 0;
+    while (next < count) {
+      if (next % 3 === 0) {
+        queue.pushSync(next++);
+      } else {
+        const n = Math.min(chunk.length, count - next);
+        for (let i = 0; i < n; i++) chunk[i] = next + i;
+        next += queue.pushManySync(chunk, 0, n);
+      }
+    }
+    queue.close();
+    parentPort.postMessage({ pushed: next });
+    break;
+  }
+  case 'spsc-consume-async': {
+    const queue = SpscQueue.from(workerData.queue);
+    let expected = 0;
+    let inOrder = true;
+    for await (const value of queue) {
+      if (value !== expected) inOrder = false;
+      expected++;
+    }
+    parentPort.postMessage({ count: expected, inOrder });
+    break;
+  }
+  case 'channel-produce': {
+    const channel = ByteChannel.from(workerData.channel);
+    for (let i = 0; i < workerData.count; i++) channel.sendSync(messageFor(i));
+    channel.close();
+    parentPort.postMessage({ sent: workerData.count });
+    break;
+  }
+  case 'stack-churn': {
+    const stack = TreiberStack.from(workerData.stack);
+    const seen = seenArray();
+    const { start, count } = workerData;
+    let popped = 0;
+    for (let value = start; value < start + count; value++) {
+      stack.pushSync(value);
+      const taken = stack.tryPop();
+      if (taken !== undefined) {
+        Atomics.add(seen, taken, 1);
+        popped++;
+      }
+    }
+    parentPort.postMessage({ popped });
+    break;
+  }
+  case 'striped-increment': {
+    const counter = StripedCounter.from(workerData.counter);
+    for (let i = 0; i < workerData.count; i++) counter.increment();
+    parentPort.postMessage({ done: true });
+    break;
+  }
+  case 'atomic-increment': {
+    const atomic = AtomicInt32.from(workerData.atomic);
+    for (let i = 0; i < workerData.count; i++) atomic.increment();
+    parentPort.postMessage({ done: true });
+    break;
+  }
+  default:
+    throw new Error(`unknown scenario ${scenario}`);
+}
