@@ -1,6 +1,7 @@
 // The @cf demo: each section shows one package at work and checks what it prints; a broken
 // invariant throws and the demo exits non-zero.
 import { runCoreDemo } from './core.ts';
+import { runEtcdDemo } from './etcd.ts';
 import { runSyncDemo } from './sync.ts';
 
 interface Section {
@@ -11,6 +12,7 @@ interface Section {
 const sections: Section[] = [
   { title: '@cf/core: the wait queue, priorities, timeouts, aborts', run: runCoreDemo },
   { title: '@cf/sync: a barrier of worker tasks and a weighted semaphore', run: runSyncDemo },
+  { title: '@cf/distributed-etcd: an election among three processes, and a failover', run: runEtcdDemo },
 ];
 
 for (const section of sections) {

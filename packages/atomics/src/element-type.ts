@@ -37,6 +37,7 @@ export interface ElementInfo {
   readonly bigint: boolean;
   readonly create: (buffer: SharedArrayBuffer, byteOffset: number, length: number) => ElementArray<ElementType>;
   readonly arrayName: string;
+  readonly Array: abstract new (...args: never[]) => ElementArray<ElementType>;
 }
 
 const info = (
@@ -49,6 +50,7 @@ const info = (
   bigint,
   create: (buffer, byteOffset, length) => new Array(buffer, byteOffset, length),
   arrayName: Array.name,
+  Array,
 });
 
 const TYPES: Readonly<Record<ElementType, ElementInfo>> = {
@@ -91,6 +93,8 @@ export function checkElement(value: unknown, bigint: boolean, name: string): voi
 
 /** @internal Checks a typed array argument of the right kind for bulk operations. */
 export function checkElementArray(value: unknown, info: ElementInfo, name: string): void {
+  // instanceof first: cheap on the hot path; the tag check accepts arrays from other realms.
+  if (value instanceof info.Array) return;
   if (Object.prototype.toString.call(value) !== `[object ${info.arrayName}]`) {
     throw invalidArgument('type', name, value, `a ${info.arrayName}`);
   }

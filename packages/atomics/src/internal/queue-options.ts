@@ -10,6 +10,7 @@ export interface QueueWaitOptions {
 
 /** Checks `[start, end)` within an array of `length`. */
 export function checkRange(length: number, start: unknown, end: unknown): void {
+  if ((start as number) >>> 0 === start && (end as number) >>> 0 === end && start <= end && end <= length) return;
   checkInteger(start, 'start', 0, length);
   checkInteger(end, 'end', start as number, length);
 }

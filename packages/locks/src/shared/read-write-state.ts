@@ -1,5 +1,4 @@
 import { Futex, type PendingWait } from '@cf/atomics';
-import { SPINS } from './region.js';
 
 // The algorithm of Rust's futex-based RwLock (library/std/src/sys/sync/rwlock/futex.rs), in
 // shared memory. The state word holds the reader count in bits 0-29 (all ones: write-locked),
@@ -82,7 +81,6 @@ export class ReadWriteWords {
   /** Blocking read lock; `false` when `deadline` (a `performance.now()` time) passed. */
   readSync(deadline: number): boolean {
     const words = this.#words;
-    this.#spin((state) => !isWriteLocked(state) || readersWaiting(state) || writersWaiting(state));
     for (;;) {
       const state = Atomics.load(words, STATE);
       if (isReadLockable(state)) {
@@ -103,7 +101,6 @@ export class ReadWriteWords {
   writeSync(deadline: number): boolean {
     const words = this.#words;
     if (Atomics.compareExchange(words, STATE, 0, WRITE_LOCKED) === 0) return true;
-    this.#spin((state) => isUnlocked(state) || writersWaiting(state));
     // Once this writer has waited, others may wait too: keep their bit when taking the lock.
     let otherWriters = 0;
     for (;;) {
@@ -203,9 +200,5 @@ export class ReadWriteWords {
     Atomics.add(this.#words, WRITER_NOTIFY, 1);
     const abandoned = Atomics.load(this.#words, WRITER_ABANDONED);
     return this.#writerFutex.notify(1) > abandoned;
-  }
-
-  #spin(done: (state: number) => boolean): void {
-    for (let i = 0; i < SPINS; i++) if (done(Atomics.load(this.#words, STATE))) return;
   }
 }

@@ -1,5 +1,3 @@
-/** Spins before a blocking wait parks: a release that lands while spinning costs no wake-up. */
-export const SPINS = 100;
 /**
  * Milliseconds between liveness checks of a robust lock's holder while waiting: the longest a
  * waiter sleeps before noticing that the holder was reported dead.
