@@ -23,7 +23,7 @@ import { AsyncReaderWriterLock } from '@esfx/async-readerwriterlock';
 import { Mutex as AsyncMutexMutex } from 'async-mutex';
 import { Sema } from 'async-sema';
 import AwaitLock from 'await-lock';
-import { type BenchmarkTask, defineSuite, floorTasks } from '../harness.ts';
+import { defineSuite, floorTasks } from '../harness.ts';
 
 const UNCONTENDED = 'uncontended acquire+release';
 const TRY = 'tryAcquireSync+release (sync)';

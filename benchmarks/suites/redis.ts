@@ -11,13 +11,13 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { RedisLock, Redlock } from '@cf/distributed-redis';
-import { Redlock as SesameRedlock } from '@sesamecare-oss/redlock';
 import {
   REDIS_INSTALL_HINT,
   type RedisServerGroup,
   redisServerAvailable,
   startRedisServers,
 } from '@cf/test-servers/redis';
+import { Redlock as SesameRedlock } from '@sesamecare-oss/redlock';
 import { Redis } from 'ioredis';
 import { Mutex as SemaphoreMutex } from 'redis-semaphore';
 import { type BenchmarkTask, defineSuite, SkipSuite } from '../harness.ts';
@@ -26,7 +26,10 @@ import { type BenchmarkTask, defineSuite, SkipSuite } from '../harness.ts';
 interface RedlockV4Lock {
   unlock(): Promise<void>;
 }
-type RedlockV4 = new (clients: Redis[], options: object) => { lock(resource: string, ttl: number): Promise<RedlockV4Lock> };
+type RedlockV4 = new (
+  clients: Redis[],
+  options: object,
+) => { lock(resource: string, ttl: number): Promise<RedlockV4Lock> };
 const RedlockV4 = createRequire(import.meta.url)('redlock') as RedlockV4;
 
 const TTL = 10_000;
@@ -207,7 +210,12 @@ function queueWaiter(slot: Slot): void {
  * `slots` resources are used in turn, so each one's re-queueing (2-12 ms) happens while others
  * are measured.
  */
-function handoffTask(kind: 'ours' | 'peer', name: string, slots: number, pair: (resource: string) => readonly [Side, Side]): BenchmarkTask {
+function handoffTask(
+  kind: 'ours' | 'peer',
+  name: string,
+  slots: number,
+  pair: (resource: string) => readonly [Side, Side],
+): BenchmarkTask {
   let ring: Slot[] = [];
   let next = 0;
   let round = 0;
@@ -336,7 +344,8 @@ function countCommands(client: Redis, counter: { count: number }): Redis {
     return send(command, stream as never);
   }) as Redis['sendCommand'];
   const duplicate = client.duplicate.bind(client);
-  client.duplicate = ((...args: Parameters<Redis['duplicate']>) => countCommands(duplicate(...args), counter)) as Redis['duplicate'];
+  client.duplicate = ((...args: Parameters<Redis['duplicate']>) =>
+    countCommands(duplicate(...args), counter)) as Redis['duplicate'];
   return client;
 }
 
@@ -364,8 +373,12 @@ async function waiterCommandsPerSecond(windowMs: number): Promise<string> {
     return counter.count / seconds;
   };
   try {
-    const ours = await measure('cf:lock:{waiting}:lock', (c) => new RedisLock(c, 'waiting').acquire({ timeout: windowMs }));
-    const peer = await measure('mutex:waiting', (c) => new SemaphoreMutex(c, 'waiting', { acquireTimeout: windowMs }).acquire());
+    const ours = await measure('cf:lock:{waiting}:lock', (c) =>
+      new RedisLock(c, 'waiting').acquire({ timeout: windowMs }),
+    );
+    const peer = await measure('mutex:waiting', (c) =>
+      new SemaphoreMutex(c, 'waiting', { acquireTimeout: windowMs }).acquire(),
+    );
     const line =
       `Waiter commands per second while held elsewhere (${windowMs / 1000} s, client-side count): ` +
       `@cf RedisLock ${ours.toFixed(2)}/s, redis-semaphore Mutex (defaults) ${peer.toFixed(1)}/s, ` +
@@ -406,7 +419,19 @@ export default defineSuite({
     { task: '@cf RedisLock', vs: 'redis-semaphore Mutex', group: SEQ, atMost: 1, note: 'issue 5' },
     { task: '@cf RedisLock', vs: 'hand-written SET NX PX + EVALSHA delete', group: MANY, atMost: 1.1, note: 'issue 5' },
     { task: '@cf Redlock', vs: 'hand-written quorum: 3x SET NX PX, 3x EVALSHA delete', atMost: 1.1, note: 'issue 5' },
-    { task: '@cf RedisLock', vs: '1 ms reference (busy wait)', group: HANDOFF, atMost: 1, note: 'issue 5: handoff p50 <= 1 ms' },
-    { task: '@cf RedisLock', vs: 'redis-semaphore Mutex (defaults)', group: HANDOFF, atMost: 1 / 20, note: 'issue 5: >= 20x lower' },
+    {
+      task: '@cf RedisLock',
+      vs: '1 ms reference (busy wait)',
+      group: HANDOFF,
+      atMost: 1,
+      note: 'issue 5: handoff p50 <= 1 ms',
+    },
+    {
+      task: '@cf RedisLock',
+      vs: 'redis-semaphore Mutex (defaults)',
+      group: HANDOFF,
+      atMost: 1 / 20,
+      note: 'issue 5: >= 20x lower',
+    },
   ],
 });

@@ -50,6 +50,7 @@ const Command = {
   ringbuf: 9,
   ringbufBulk: 10,
   mpmc: 11,
+  spscBlocking: 12,
 } as const;
 
 // The pool's worker, as a script (workers cannot run TypeScript without a loader): it waits for
@@ -122,6 +123,9 @@ const { parentPort, workerData } = require('node:worker_threads');
         break;
       case ${Command.spsc}:
         for (let i = 0; i < count; i++) while (!spsc.tryPush(i));
+        break;
+      case ${Command.spscBlocking}:
+        for (let i = 0; i < count; i++) spsc.pushSync(i);
         break;
       case ${Command.spscBulk}:
         for (let sent = 0; sent < count; ) sent += spsc.tryPushMany(run, 0, Math.min(${RUN}, count - sent));
@@ -278,28 +282,62 @@ const tasks: BenchmarkTask[] = [
     kind: 'peer',
     name: 'ringbuf.js push / pop',
     batch: ROUND,
-    fn: () => round(Command.ringbuf, ROUND, 1, receive(ROUND, () => ring.pop(one))),
+    fn: () =>
+      round(
+        Command.ringbuf,
+        ROUND,
+        1,
+        receive(ROUND, () => ring.pop(one)),
+      ),
   },
   {
     group: SPSC,
     kind: 'ours',
     name: 'SpscQueue tryPush / tryPop',
     batch: ROUND,
-    fn: () => round(Command.spsc, ROUND, 1, receive(ROUND, () => (spsc.tryPop() === undefined ? 0 : 1))),
+    fn: () =>
+      round(
+        Command.spsc,
+        ROUND,
+        1,
+        receive(ROUND, () => (spsc.tryPop() === undefined ? 0 : 1)),
+      ),
+  },
+  {
+    group: SPSC,
+    kind: 'ours',
+    name: 'SpscQueue pushSync / popSync (spin, then park)',
+    batch: ROUND,
+    fn: () =>
+      round(Command.spscBlocking, ROUND, 1, () => {
+        for (let received = 0; received < ROUND; received++) spsc.popSync();
+      }),
   },
   {
     group: SPSC_BULK,
     kind: 'peer',
     name: 'ringbuf.js push / pop (64)',
     batch: ROUND * 4,
-    fn: () => round(Command.ringbufBulk, ROUND * 4, 1, receive(ROUND * 4, () => ring.pop(run))),
+    fn: () =>
+      round(
+        Command.ringbufBulk,
+        ROUND * 4,
+        1,
+        receive(ROUND * 4, () => ring.pop(run)),
+      ),
   },
   {
     group: SPSC_BULK,
     kind: 'ours',
     name: 'SpscQueue tryPushMany / tryPopMany (64)',
     batch: ROUND * 4,
-    fn: () => round(Command.spscBulk, ROUND * 4, 1, receive(ROUND * 4, () => spsc.tryPopMany(run))),
+    fn: () =>
+      round(
+        Command.spscBulk,
+        ROUND * 4,
+        1,
+        receive(ROUND * 4, () => spsc.tryPopMany(run)),
+      ),
   },
   {
     group: MPMC,
@@ -346,8 +384,18 @@ export default defineSuite({
   },
   tasks,
   targets: [
-    { task: 'SharedMutex lockSync + unlock', vs: 'Atomics.compareExchange + Atomics.store', atMost: 1.2, note: 'issue 4' },
-    { task: 'SharedMutex lockSync + unlock (workers)', vs: 'hand-written futex mutex', atMost: 1 / 0.9, note: 'issue 4: >= 0.9x' },
+    {
+      task: 'SharedMutex lockSync + unlock',
+      vs: 'Atomics.compareExchange + Atomics.store',
+      atMost: 1.2,
+      note: 'issue 4',
+    },
+    {
+      task: 'SharedMutex lockSync + unlock (workers)',
+      vs: 'hand-written futex mutex',
+      atMost: 1 / 0.9,
+      note: 'issue 4: >= 0.9x',
+    },
     { task: 'StripedCounter.increment', vs: 'one AtomicInt32, contended', atMost: 1 / 4, note: 'issue 4: >= 4x' },
     { task: 'SpscQueue tryPush / tryPop', vs: 'postMessage (a number)', atMost: 1 / 12, note: 'issue 4: >= 12x' },
     { task: 'SpscQueue tryPush / tryPop', vs: 'ringbuf.js push / pop', atMost: 1, note: 'issue 4: >= ringbuf.js' },

@@ -2,6 +2,7 @@
 // invariant throws and the demo exits non-zero.
 import { runCoreDemo } from './core.ts';
 import { runEtcdDemo } from './etcd.ts';
+import { runLocksDemo } from './locks.ts';
 import { runSyncDemo } from './sync.ts';
 
 interface Section {
@@ -11,6 +12,7 @@ interface Section {
 
 const sections: Section[] = [
   { title: '@cf/core: the wait queue, priorities, timeouts, aborts', run: runCoreDemo },
+  { title: '@cf/locks: a bank-transfer race, and a LockManager with priorities and a timeout', run: runLocksDemo },
   { title: '@cf/sync: a barrier of worker tasks and a weighted semaphore', run: runSyncDemo },
   { title: '@cf/distributed-etcd: an election among three processes, and a failover', run: runEtcdDemo },
 ];

@@ -91,15 +91,24 @@ export class RedisServer {
   async start(): Promise<void> {
     if (this.#process !== undefined) throw new Error(`redis-server on ${this.port} is already running`);
     const args = [
-      '--port', String(this.port),
-      '--bind', this.host,
-      '--save', '',
-      '--appendonly', 'no',
-      '--daemonize', 'no',
-      '--protected-mode', 'yes',
-      '--dir', this.#dir,
-      '--loglevel', 'warning',
-      '--logfile', '',
+      '--port',
+      String(this.port),
+      '--bind',
+      this.host,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--protected-mode',
+      'yes',
+      '--dir',
+      this.#dir,
+      '--loglevel',
+      'warning',
+      '--logfile',
+      '',
       ...(this.#options.args ?? []),
     ];
     const child = spawn(REDIS_SERVER_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -120,7 +129,8 @@ export class RedisServer {
     });
     const deadline = Date.now() + (this.#options.startTimeout ?? 10_000);
     while (!(await ping(this.port))) {
-      if (this.#process !== child) throw new Error(`redis-server on port ${this.port} exited at start: ${stderr.trim()}`);
+      if (this.#process !== child)
+        throw new Error(`redis-server on port ${this.port} exited at start: ${stderr.trim()}`);
       if (Date.now() > deadline) {
         await this.kill();
         throw new Error(`redis-server on port ${this.port} did not answer PING in time: ${stderr.trim()}`);

@@ -1,6 +1,6 @@
 import { checkFunction, checkInteger, checkOptionsObject } from '@cf/core';
-import type { AtomicArrayOptions } from './atomic-int32-array.js';
 import { AtomicBigInt64 } from './atomic-bigint64.js';
+import type { AtomicArrayOptions } from './atomic-int32-array.js';
 import { checkBoolean, checkIndex, checkInt64 } from './internal/checks.js';
 import { CACHE_LINE, checkRegion, placeRegion, type RegionHandle } from './region.js';
 
@@ -81,7 +81,11 @@ export class AtomicBigInt64Array {
       const padded = options?.padded ?? false;
       const region = placeRegion(options, AtomicBigInt64Array.byteLength(length, padded), ELEMENT);
       attached = { ...region, length, padded };
-      new BigInt64Array(region.buffer, region.byteOffset, AtomicBigInt64Array.byteLength(length, padded) / ELEMENT).fill(0n);
+      new BigInt64Array(
+        region.buffer,
+        region.byteOffset,
+        AtomicBigInt64Array.byteLength(length, padded) / ELEMENT,
+      ).fill(0n);
     }
     this.length = attached.length;
     this.#handle = attached;
@@ -108,7 +112,10 @@ export class AtomicBigInt64Array {
    */
   at(index: number): AtomicBigInt64 {
     const position = this.#position(index);
-    return AtomicBigInt64.from({ buffer: this.#handle.buffer, byteOffset: this.#handle.byteOffset + position * ELEMENT });
+    return AtomicBigInt64.from({
+      buffer: this.#handle.buffer,
+      byteOffset: this.#handle.byteOffset + position * ELEMENT,
+    });
   }
 
   /**

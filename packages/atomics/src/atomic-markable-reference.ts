@@ -18,7 +18,7 @@ const INDEX_BITS = 0x7fffffff;
 const MAX_INDEX = 0x7ffffffe;
 
 // Bits 0-30 hold index + 1 (0: none), bit 31 the mark.
-const pack = (index: number, marked: boolean): number => ((index + 1) | (marked ? MARK : 0)) | 0;
+const pack = (index: number, marked: boolean): number => (index + 1) | (marked ? MARK : 0) | 0;
 const indexOf = (word: number): number => (word & INDEX_BITS) - 1;
 
 let attaching: RegionHandle | undefined;
@@ -149,7 +149,9 @@ export class AtomicMarkableReference {
     checkInteger(expectedIndex, 'expectedIndex', -1, MAX_INDEX);
     checkInteger(newIndex, 'newIndex', -1, MAX_INDEX);
     const expected = pack(expectedIndex, checkBoolean(expectedMark, 'expectedMark'));
-    return Atomics.compareExchange(this.#word, 0, expected, pack(newIndex, checkBoolean(newMark, 'newMark'))) === expected;
+    return (
+      Atomics.compareExchange(this.#word, 0, expected, pack(newIndex, checkBoolean(newMark, 'newMark'))) === expected
+    );
   }
 
   /**

@@ -2,8 +2,8 @@ import { ClosedError, checkAcquireOptions, checkInteger, checkTimeout, invalidAr
 import { EventCount, eventCountInternals } from './event-count.js';
 import { CAPACITY, HEADER_BYTES, MAGIC, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET, readHeader } from './internal/layout.js';
 import type { QueueWaitOptions } from './internal/queue-options.js';
-import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './region.js';
 import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
+import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** A `ByteChannel` as posted to a worker. */
 export interface ByteChannelHandle extends RegionHandle {
@@ -79,7 +79,12 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
     const region = checkRegion(handle, 'handle', HEADER_BYTES, 8);
     const header = readHeader(region, CHANNEL_MAGIC, 'ByteChannel');
     if (header.capacity !== handle.capacity) {
-      throw invalidArgument('range', 'handle.capacity', handle.capacity, `${header.capacity}, the capacity of this region's ByteChannel`);
+      throw invalidArgument(
+        'range',
+        'handle.capacity',
+        handle.capacity,
+        `${header.capacity}, the capacity of this region's ByteChannel`,
+      );
     }
     attaching = { ...checkRegion(handle, 'handle', DATA_OFFSET + header.capacity, 8), capacity: header.capacity };
     return new ByteChannel(header.capacity);
@@ -199,8 +204,17 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
     checkAcquireOptions(options);
     if (this.#write(message)) return;
     const attempt = (): Attempt<true> => (this.#write(message) ? true : NOT_YET);
-    const result = await waitUntil(attempt, this.#notFull, options?.timeout ?? Number.POSITIVE_INFINITY, options?.signal);
-    if (result === NOT_YET) throw new TimeoutError(`Timed out after ${options?.timeout} ms waiting for room in the ByteChannel`, options?.timeout ?? 0);
+    const result = await waitUntil(
+      attempt,
+      this.#notFull,
+      options?.timeout ?? Number.POSITIVE_INFINITY,
+      options?.signal,
+    );
+    if (result === NOT_YET)
+      throw new TimeoutError(
+        `Timed out after ${options?.timeout} ms waiting for room in the ByteChannel`,
+        options?.timeout ?? 0,
+      );
   }
 
   /**
@@ -252,7 +266,12 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
       throw invalidArgument('type', 'message', message, 'a Uint8Array');
     }
     if ((message as Uint8Array).length > this.capacity - 4) {
-      throw invalidArgument('range', 'message.length', (message as Uint8Array).length, `at most ${this.capacity - 4} bytes`);
+      throw invalidArgument(
+        'range',
+        'message.length',
+        (message as Uint8Array).length,
+        `at most ${this.capacity - 4} bytes`,
+      );
     }
   }
 

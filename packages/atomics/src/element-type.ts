@@ -37,20 +37,24 @@ export interface ElementInfo {
   readonly bigint: boolean;
   readonly create: (buffer: SharedArrayBuffer, byteOffset: number, length: number) => ElementArray<ElementType>;
   readonly arrayName: string;
-  readonly Array: abstract new (...args: never[]) => ElementArray<ElementType>;
+  readonly View: abstract new (...args: never[]) => ElementArray<ElementType>;
 }
 
 const info = (
   code: number,
-  Array: { new (buffer: SharedArrayBuffer, byteOffset: number, length: number): ElementArray<ElementType>; BYTES_PER_ELEMENT: number; name: string },
+  View: {
+    new (buffer: SharedArrayBuffer, byteOffset: number, length: number): ElementArray<ElementType>;
+    BYTES_PER_ELEMENT: number;
+    name: string;
+  },
   bigint = false,
 ): ElementInfo => ({
   code,
-  bytes: Array.BYTES_PER_ELEMENT,
+  bytes: View.BYTES_PER_ELEMENT,
   bigint,
-  create: (buffer, byteOffset, length) => new Array(buffer, byteOffset, length),
-  arrayName: Array.name,
-  Array,
+  create: (buffer, byteOffset, length) => new View(buffer, byteOffset, length),
+  arrayName: View.name,
+  View,
 });
 
 const TYPES: Readonly<Record<ElementType, ElementInfo>> = {
@@ -74,7 +78,12 @@ const NAMES = Object.keys(TYPES) as ElementType[];
  */
 export function elementInfo(type: unknown, name = 'type'): ElementInfo {
   if (typeof type !== 'string' || !Object.hasOwn(TYPES, type)) {
-    throw invalidArgument(typeof type === 'string' ? 'range' : 'type', name, type, `one of ${NAMES.map((n) => `'${n}'`).join(', ')}`);
+    throw invalidArgument(
+      typeof type === 'string' ? 'range' : 'type',
+      name,
+      type,
+      `one of ${NAMES.map((n) => `'${n}'`).join(', ')}`,
+    );
   }
   return TYPES[type as ElementType];
 }
@@ -94,7 +103,7 @@ export function checkElement(value: unknown, bigint: boolean, name: string): voi
 /** @internal Checks a typed array argument of the right kind for bulk operations. */
 export function checkElementArray(value: unknown, info: ElementInfo, name: string): void {
   // instanceof first: cheap on the hot path; the tag check accepts arrays from other realms.
-  if (value instanceof info.Array) return;
+  if (value instanceof info.View) return;
   if (Object.prototype.toString.call(value) !== `[object ${info.arrayName}]`) {
     throw invalidArgument('type', name, value, `a ${info.arrayName}`);
   }

@@ -1,6 +1,6 @@
 import { checkAcquireOptions, checkTimeout } from '@cf/core';
-import { checkCount, checkInt32 } from './internal/checks.js';
 import { notifyWaiters, waitBlocking, withSignal } from './internal/async-wait.js';
+import { checkCount, checkInt32 } from './internal/checks.js';
 import { PendingWait, type WaitResult } from './pending-wait.js';
 import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
@@ -24,7 +24,6 @@ export const DEFAULT_SPINS = 100;
 
 // Set by `from()` for the constructor call it makes: attaching to a region skips initialisation.
 let attaching: RegionHandle | undefined;
-
 
 /**
  * A 32-bit cell threads can wait on: the futex of Linux, in shared memory. `waitSync` blocks

@@ -9,10 +9,19 @@ import {
   elementInfo,
 } from './element-type.js';
 import { EventCount, eventCountInternals } from './event-count.js';
-import { CAPACITY, checkCapacity, HEADER_BYTES, MAGIC, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET, readHeader, TYPE } from './internal/layout.js';
+import {
+  CAPACITY,
+  checkCapacity,
+  HEADER_BYTES,
+  MAGIC,
+  NOT_EMPTY_OFFSET,
+  NOT_FULL_OFFSET,
+  readHeader,
+  TYPE,
+} from './internal/layout.js';
 import { checkRange, type QueueWaitOptions } from './internal/queue-options.js';
-import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './region.js';
 import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
+import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `MpmcQueue` as posted to a worker. */
 export interface MpmcQueueHandle<T extends ElementType = ElementType> extends RegionHandle {
@@ -99,7 +108,10 @@ export class MpmcQueue<T extends ElementType = ElementType> implements AsyncIter
     if (header.typeCode !== info.code || header.capacity !== handle.capacity) {
       throw invalidArgument('range', 'handle', handle, `the handle of this region's MpmcQueue`);
     }
-    attaching = { ...checkRegion(handle, 'handle', MpmcQueue.byteLength(handle.type, handle.capacity), 8), capacity: header.capacity };
+    attaching = {
+      ...checkRegion(handle, 'handle', MpmcQueue.byteLength(handle.type, handle.capacity), 8),
+      capacity: header.capacity,
+    };
     return new MpmcQueue(handle.type, header.capacity);
   }
 
@@ -279,7 +291,12 @@ export class MpmcQueue<T extends ElementType = ElementType> implements AsyncIter
    * @throws ClosedError once closed and drained; TypeError / RangeError for bad arguments
    * @example `const n = jobs.popManySync(batch)`
    */
-  popManySync(target: ElementArray<T>, start = 0, end: number = target?.length, timeout: number = Number.POSITIVE_INFINITY): number {
+  popManySync(
+    target: ElementArray<T>,
+    start = 0,
+    end: number = target?.length,
+    timeout: number = Number.POSITIVE_INFINITY,
+  ): number {
     checkElementArray(target, this.#info, 'target');
     checkRange(target.length, start, end);
     checkTimeout(timeout, 'timeout');
@@ -309,7 +326,12 @@ export class MpmcQueue<T extends ElementType = ElementType> implements AsyncIter
     checkAcquireOptions(options);
     if (this.tryPush(value)) return;
     const attempt = (): Attempt<true> => (this.tryPush(value) ? true : NOT_YET);
-    const result = await waitUntil(attempt, this.#notFull, options?.timeout ?? Number.POSITIVE_INFINITY, options?.signal);
+    const result = await waitUntil(
+      attempt,
+      this.#notFull,
+      options?.timeout ?? Number.POSITIVE_INFINITY,
+      options?.signal,
+    );
     if (result === NOT_YET) throw timeoutError(options?.timeout, 'space in the MpmcQueue');
   }
 

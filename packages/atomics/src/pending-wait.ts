@@ -6,9 +6,11 @@ interface WaitAsyncResult {
   readonly async: boolean;
   readonly value: 'not-equal' | 'timed-out' | Promise<'ok' | 'timed-out'>;
 }
-const waitAsync = (Atomics as unknown as {
-  waitAsync(array: Int32Array, index: number, value: number, timeout?: number): WaitAsyncResult;
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(array: Int32Array, index: number, value: number, timeout?: number): WaitAsyncResult;
+  }
+).waitAsync;
 
 /** How a wait ended: woken by a notify, the value differed at once, or the time limit passed. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -46,7 +48,14 @@ export class PendingWait {
    * @param onDone - called exactly once, when the wait settles or is cancelled (whichever is first)
    * @example `const wait = new PendingWait(words, 0, observed, Infinity, 1)`
    */
-  constructor(array: Int32Array, index: number, expected: number, timeout: number, abandonedIndex: number, onDone?: () => void) {
+  constructor(
+    array: Int32Array,
+    index: number,
+    expected: number,
+    timeout: number,
+    abandonedIndex: number,
+    onDone?: () => void,
+  ) {
     this.#array = array;
     this.#index = index;
     this.#abandonedIndex = abandonedIndex;
@@ -94,4 +103,3 @@ export class PendingWait {
     return value;
   }
 }
-

@@ -72,7 +72,12 @@ export function placeRegion(placement: unknown, byteLength: number, alignment: n
   if (buffer === undefined) {
     const byteOffset = (placement as Placement | undefined)?.byteOffset;
     if (byteOffset !== undefined && byteOffset !== 0) {
-      throw invalidArgument('range', 'options.byteOffset', byteOffset, '0 or undefined when no options.buffer is given');
+      throw invalidArgument(
+        'range',
+        'options.byteOffset',
+        byteOffset,
+        '0 or undefined when no options.buffer is given',
+      );
     }
     return { buffer: allocate(byteLength), byteOffset: 0 };
   }

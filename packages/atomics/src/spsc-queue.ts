@@ -20,9 +20,17 @@ import {
   readHeader,
   TYPE,
 } from './internal/layout.js';
-import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
-import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle, roundUp } from './region.js';
 import { checkRange, type QueueWaitOptions } from './internal/queue-options.js';
+import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
+import {
+  CACHE_LINE,
+  checkRegion,
+  nextPowerOfTwo,
+  type Placement,
+  placeRegion,
+  type RegionHandle,
+  roundUp,
+} from './region.js';
 
 /** An `SpscQueue` as posted to a worker. */
 export interface SpscQueueHandle<T extends ElementType = ElementType> extends RegionHandle {
@@ -107,7 +115,10 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
     if (header.typeCode !== info.code || header.capacity !== handle.capacity) {
       throw invalidArgument('range', 'handle', handle, `the handle of this region's SpscQueue`);
     }
-    attaching = { ...checkRegion(handle, 'handle', SpscQueue.byteLength(handle.type, handle.capacity), 8), capacity: header.capacity };
+    attaching = {
+      ...checkRegion(handle, 'handle', SpscQueue.byteLength(handle.type, handle.capacity), 8),
+      capacity: header.capacity,
+    };
     return new SpscQueue(handle.type, header.capacity);
   }
 
@@ -279,7 +290,12 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
    * @throws ClosedError when the queue is or gets closed; TypeError / RangeError for bad arguments
    * @example `queue.pushManySync(frame)`
    */
-  pushManySync(source: ElementArray<T>, start = 0, end: number = source?.length, timeout: number = Number.POSITIVE_INFINITY): number {
+  pushManySync(
+    source: ElementArray<T>,
+    start = 0,
+    end: number = source?.length,
+    timeout: number = Number.POSITIVE_INFINITY,
+  ): number {
     checkElementArray(source, this.#info, 'source');
     checkRange(source.length, start, end);
     checkTimeout(timeout, 'timeout');
@@ -303,7 +319,12 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
    * @throws ClosedError when the queue is closed and drained; TypeError / RangeError for bad arguments
    * @example `const n = queue.popManySync(batch)`
    */
-  popManySync(target: ElementArray<T>, start = 0, end: number = target?.length, timeout: number = Number.POSITIVE_INFINITY): number {
+  popManySync(
+    target: ElementArray<T>,
+    start = 0,
+    end: number = target?.length,
+    timeout: number = Number.POSITIVE_INFINITY,
+  ): number {
     checkElementArray(target, this.#info, 'target');
     checkRange(target.length, start, end);
     checkTimeout(timeout, 'timeout');
@@ -323,7 +344,12 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
   async push(value: ElementValue<T>, options?: QueueWaitOptions): Promise<void> {
     checkAcquireOptions(options);
     if (this.tryPush(value)) return;
-    const result = await waitUntil(() => this.#attemptPush(value), this.#notFull, options?.timeout ?? Number.POSITIVE_INFINITY, options?.signal);
+    const result = await waitUntil(
+      () => this.#attemptPush(value),
+      this.#notFull,
+      options?.timeout ?? Number.POSITIVE_INFINITY,
+      options?.signal,
+    );
     if (result === NOT_YET) throw timeoutError(options?.timeout, 'space in the SpscQueue');
   }
 
@@ -336,7 +362,12 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
    */
   async pop(options?: QueueWaitOptions): Promise<ElementValue<T>> {
     checkAcquireOptions(options);
-    const result = await waitUntil(() => this.#attemptPop(), this.#notEmpty, options?.timeout ?? Number.POSITIVE_INFINITY, options?.signal);
+    const result = await waitUntil(
+      () => this.#attemptPop(),
+      this.#notEmpty,
+      options?.timeout ?? Number.POSITIVE_INFINITY,
+      options?.signal,
+    );
     if (result === NOT_YET) throw timeoutError(options?.timeout, 'an element of the SpscQueue');
     return result;
   }
@@ -359,7 +390,12 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
    */
   async *[Symbol.asyncIterator](): AsyncIterator<ElementValue<T>> {
     for (;;) {
-      const result = await waitUntil(() => this.#attemptPopOrEnd(), this.#notEmpty, Number.POSITIVE_INFINITY, undefined);
+      const result = await waitUntil(
+        () => this.#attemptPopOrEnd(),
+        this.#notEmpty,
+        Number.POSITIVE_INFINITY,
+        undefined,
+      );
       if (result === END) return;
       yield result as ElementValue<T>;
     }

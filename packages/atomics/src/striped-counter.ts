@@ -1,5 +1,13 @@
 import { checkInteger, checkOptionsObject, invalidArgument } from '@cf/core';
-import { CACHE_LINE, checkRegion, corruptRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './region.js';
+import {
+  CACHE_LINE,
+  checkRegion,
+  corruptRegion,
+  nextPowerOfTwo,
+  type Placement,
+  placeRegion,
+  type RegionHandle,
+} from './region.js';
 
 /** A `StripedCounter` as posted to a worker. */
 export interface StripedCounterHandle extends RegionHandle {}
@@ -78,7 +86,8 @@ export class StripedCounter {
   static from(handle: StripedCounterHandle): StripedCounter {
     const region = checkRegion(handle, 'handle', CACHE_LINE, 8);
     const header = new Int32Array(region.buffer, region.byteOffset, 4);
-    if (Atomics.load(header, 0) !== MAGIC) throw corruptRegion('handle', 'header', header[0], 'the region of a StripedCounter');
+    if (Atomics.load(header, 0) !== MAGIC)
+      throw corruptRegion('handle', 'header', header[0], 'the region of a StripedCounter');
     const cells = header[CELLS]!;
     attaching = { ...checkRegion(handle, 'handle', CACHE_LINE * (cells + 1), 8), cells };
     return new StripedCounter();

@@ -37,7 +37,8 @@ let attaching: RegionHandle | undefined;
 
 const generationOf = (word: number): number => word >>> 2;
 const stateOf = (word: number): number => word & 3;
-const nextGeneration = (generation: number): number => (generation & GENERATION_MASK) + 1 > GENERATION_MASK ? 1 : generation + 1;
+const nextGeneration = (generation: number): number =>
+  (generation & GENERATION_MASK) + 1 > GENERATION_MASK ? 1 : generation + 1;
 
 /**
  * The liveness registry that makes shared-memory locks robust against threads that die holding

@@ -1,10 +1,26 @@
 import { ClosedError, checkAcquireOptions, checkTimeout, invalidArgument, TimeoutError } from '@cf/core';
-import { checkElement, type ElementArray, type ElementInfo, type ElementType, type ElementValue, elementInfo } from './element-type.js';
+import {
+  checkElement,
+  type ElementArray,
+  type ElementInfo,
+  type ElementType,
+  type ElementValue,
+  elementInfo,
+} from './element-type.js';
 import { EventCount, eventCountInternals } from './event-count.js';
-import { CAPACITY, checkCapacity, HEADER_BYTES, MAGIC, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET, readHeader, TYPE } from './internal/layout.js';
+import {
+  CAPACITY,
+  checkCapacity,
+  HEADER_BYTES,
+  MAGIC,
+  NOT_EMPTY_OFFSET,
+  NOT_FULL_OFFSET,
+  readHeader,
+  TYPE,
+} from './internal/layout.js';
 import type { QueueWaitOptions } from './internal/queue-options.js';
-import { CACHE_LINE, checkRegion, type Placement, placeRegion, type RegionHandle, roundUp } from './region.js';
 import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
+import { CACHE_LINE, checkRegion, type Placement, placeRegion, type RegionHandle, roundUp } from './region.js';
 
 /** A `TreiberStack` as posted to a worker. */
 export interface TreiberStackHandle<T extends ElementType = ElementType> extends RegionHandle {
@@ -93,7 +109,10 @@ export class TreiberStack<T extends ElementType = ElementType> {
     if (header.typeCode !== info.code || header.capacity !== handle.capacity) {
       throw invalidArgument('range', 'handle', handle, `the handle of this region's TreiberStack`);
     }
-    attaching = { ...checkRegion(handle, 'handle', TreiberStack.byteLength(handle.type, handle.capacity), 8), capacity: header.capacity };
+    attaching = {
+      ...checkRegion(handle, 'handle', TreiberStack.byteLength(handle.type, handle.capacity), 8),
+      capacity: header.capacity,
+    };
     return new TreiberStack(handle.type, header.capacity);
   }
 
@@ -231,7 +250,12 @@ export class TreiberStack<T extends ElementType = ElementType> {
     checkAcquireOptions(options);
     if (this.tryPush(value)) return;
     const attempt = (): Attempt<true> => (this.tryPush(value) ? true : NOT_YET);
-    const result = await waitUntil(attempt, this.#notFull, options?.timeout ?? Number.POSITIVE_INFINITY, options?.signal);
+    const result = await waitUntil(
+      attempt,
+      this.#notFull,
+      options?.timeout ?? Number.POSITIVE_INFINITY,
+      options?.signal,
+    );
     if (result === NOT_YET) throw timeoutError(options?.timeout, 'a free node of the TreiberStack');
   }
 

@@ -216,7 +216,7 @@ describe('StripedCounter', () => {
     const counter = new StripedCounter({ cells: 3 });
     expect(counter.cells).toBe(4);
     const handles = [counter, StripedCounter.from(counter.handle), StripedCounter.from(counter.handle)];
-    handles.forEach((handle, i) => handle.add(i + 1));
+    for (const [i, handle] of handles.entries()) handle.add(i + 1);
     counter.increment();
     counter.decrement();
     expect(counter.sum()).toBe(6);

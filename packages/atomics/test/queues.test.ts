@@ -16,7 +16,7 @@ describe('single-threaded models', () => {
         const queue = new SpscQueue('int32', 8);
         const model: number[] = [];
         for (const op of ops) {
-          if (op >= 0) expect(queue.tryPush(op)).toBe(model.length < 8 && (model.push(op), true));
+          if (op >= 0) expect(queue.tryPush(op)).toBe(model.length < 8 && model.push(op) > 0);
           else expect(queue.tryPop()).toBe(model.shift());
           expect(queue.size).toBe(model.length);
         }
@@ -30,7 +30,7 @@ describe('single-threaded models', () => {
         const queue = new MpmcQueue('float64', 4);
         const model: number[] = [];
         for (const op of ops) {
-          if (op >= 0) expect(queue.tryPush(op + 0.5)).toBe(model.length < 4 && (model.push(op + 0.5), true));
+          if (op >= 0) expect(queue.tryPush(op + 0.5)).toBe(model.length < 4 && model.push(op + 0.5) > 0);
           else expect(queue.tryPop()).toBe(model.shift());
         }
         expect(queue.size).toBe(model.length);
@@ -44,7 +44,7 @@ describe('single-threaded models', () => {
         const stack = new TreiberStack('uint16', 5);
         const model: number[] = [];
         for (const op of ops) {
-          if (op >= 0) expect(stack.tryPush(op)).toBe(model.length < 5 && (model.push(op), true));
+          if (op >= 0) expect(stack.tryPush(op)).toBe(model.length < 5 && model.push(op) > 0);
           else expect(stack.tryPop()).toBe(model.pop());
         }
         expect(stack.isEmpty).toBe(model.length === 0);
@@ -197,6 +197,8 @@ describe('bad input', () => {
     expect(() => MpmcQueue.from({ ...queue.handle, byteOffset: 68 })).toThrow(/multiple of 8/);
     expect(() => SpscQueue.from({ ...queue.handle } as never)).toThrow(/SpscQueue/);
     expect(() => new SpscQueue('int32', 1024, { buffer, byteOffset: 0 })).toThrow(RangeError);
-    expect(() => ByteChannel.from({ buffer: new ArrayBuffer(256) as never, byteOffset: 0, capacity: 16 })).toThrow(TypeError);
+    expect(() => ByteChannel.from({ buffer: new ArrayBuffer(256) as never, byteOffset: 0, capacity: 16 })).toThrow(
+      TypeError,
+    );
   });
 });

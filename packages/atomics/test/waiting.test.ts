@@ -1,4 +1,4 @@
-import { type Lease, isTimeoutError } from '@cf/core';
+import { isTimeoutError, type Lease } from '@cf/core';
 import { describe, expect, it } from 'vitest';
 import { EventCount } from '../src/event-count.js';
 import { Futex } from '../src/futex.js';
@@ -7,7 +7,13 @@ import { ThreadRegistry } from '../src/thread-registry.js';
 import { WaitLane } from '../src/wait-lane.js';
 
 const settled = <T>(promise: Promise<T>): Promise<'settled' | 'pending'> =>
-  Promise.race([promise.then(() => 'settled' as const, () => 'settled' as const), new Promise<'pending'>((r) => setTimeout(r, 30, 'pending'))]);
+  Promise.race([
+    promise.then(
+      () => 'settled' as const,
+      () => 'settled' as const,
+    ),
+    new Promise<'pending'>((r) => setTimeout(r, 30, 'pending')),
+  ]);
 
 describe('Futex', () => {
   it('a cancelled async wait does not swallow the wake-up meant for a live one', async () => {

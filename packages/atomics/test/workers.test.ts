@@ -20,9 +20,17 @@ describe('MpmcQueue across worker threads', () => {
     const ITEMS = 1_000_000;
     const queue = new MpmcQueue('uint32', 1024);
     const seen = seenRegion(ITEMS);
-    const consumers = [0, 1].map(() => new TestWorker('scenario.mjs', { scenario: 'mpmc-consume', queue: queue.handle, seen }));
+    const consumers = [0, 1].map(
+      () => new TestWorker('scenario.mjs', { scenario: 'mpmc-consume', queue: queue.handle, seen }),
+    );
     const producers = [0, 1].map(
-      (i) => new TestWorker('scenario.mjs', { scenario: 'mpmc-produce', queue: queue.handle, start: (i * ITEMS) / 2, count: ITEMS / 2 }),
+      (i) =>
+        new TestWorker('scenario.mjs', {
+          scenario: 'mpmc-produce',
+          queue: queue.handle,
+          start: (i * ITEMS) / 2,
+          count: ITEMS / 2,
+        }),
     );
     await Promise.all(producers.map((worker) => worker.next()));
     queue.close();
@@ -48,7 +56,11 @@ describe('SpscQueue and ByteChannel across worker threads', () => {
   it('ByteChannel delivers variable-length messages in order, then ends at close()', async () => {
     const COUNT = 20_000;
     const channel = new ByteChannel(4096);
-    const producer = new TestWorker('scenario.mjs', { scenario: 'channel-produce', channel: channel.handle, count: COUNT });
+    const producer = new TestWorker('scenario.mjs', {
+      scenario: 'channel-produce',
+      channel: channel.handle,
+      count: COUNT,
+    });
     let index = 0;
     let intact = true;
     for await (const message of channel) {
@@ -67,7 +79,14 @@ describe('TreiberStack across worker threads', () => {
     const stack = new TreiberStack('uint32', 64);
     const seen = seenRegion(PER_WORKER * 3);
     const workers = [0, 1, 2].map(
-      (i) => new TestWorker('scenario.mjs', { scenario: 'stack-churn', stack: stack.handle, seen, start: i * PER_WORKER, count: PER_WORKER }),
+      (i) =>
+        new TestWorker('scenario.mjs', {
+          scenario: 'stack-churn',
+          stack: stack.handle,
+          seen,
+          start: i * PER_WORKER,
+          count: PER_WORKER,
+        }),
     );
     await Promise.all(workers.map((worker) => worker.next()));
     const view = new Uint8Array(seen.buffer);

@@ -1,9 +1,9 @@
 export type { RedisClient } from './internal/client.js';
 export type { CommonOptions } from './internal/options.js';
-export type { HoldBackend, LeaseTiming } from './redis-lease.js';
-export { RedisLease } from './redis-lease.js';
 export type { RedisElectionKeys, RedisElectionOptions } from './redis-election.js';
 export { MAX_CAMPAIGN_VALUE, RedisElection } from './redis-election.js';
+export type { HoldBackend, LeaseTiming } from './redis-lease.js';
+export { RedisLease } from './redis-lease.js';
 export type { RedisLockKeys, RedisLockOptions } from './redis-lock.js';
 export { RedisLock } from './redis-lock.js';
 export type { RedisReadWriteLockKeys, RedisReadWriteLockOptions } from './redis-read-write-lock.js';

@@ -1,4 +1,12 @@
-import { type AcquireOptions, BackendError, checkAcquireOptions, checkName, checkOptionsObject, checkSignal, type Election } from '@cf/core';
+import {
+  type AcquireOptions,
+  BackendError,
+  checkAcquireOptions,
+  checkName,
+  checkOptionsObject,
+  checkSignal,
+  type Election,
+} from '@cf/core';
 import { Acquirer } from './internal/acquirer.js';
 import { checkClient, isOne, type RedisClient } from './internal/client.js';
 import { checkResourceName, resourceBase } from './internal/keys.js';
@@ -61,7 +69,11 @@ export class RedisElection implements Election {
     const { ttl, prefix, timing, pollInterval } = resolveOptions(options);
     this.#pollInterval = pollInterval;
     const base = resourceBase(prefix, 'election', name);
-    const keys: RedisElectionKeys = Object.freeze({ leader: `${base}:leader`, fence: `${base}:fence`, channel: `${base}:released` });
+    const keys: RedisElectionKeys = Object.freeze({
+      leader: `${base}:leader`,
+      fence: `${base}:fence`,
+      channel: `${base}:released`,
+    });
     this.keys = keys;
     const backend: HoldBackend = {
       extend: (token) => lockExtend.run(client, [keys.leader, token, ttl]).then(isOne),
@@ -77,7 +89,8 @@ export class RedisElection implements Election {
       contender: {
         attempt: (value, token) =>
           lockAcquire.run(client, [keys.leader, keys.fence, token + value, ttl, keys.channel]) as Promise<number>,
-        lease: (_value, token, fence, sentAt, onEnd, trace) => new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
+        lease: (_value, token, fence, sentAt, onEnd, trace) =>
+          new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
         discard: (_value, token) => void backend.release(token).catch(ignore),
       },
     });

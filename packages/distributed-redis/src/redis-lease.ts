@@ -19,7 +19,7 @@ export interface LeaseTiming {
   readonly extendInterval: number;
 }
 
-const enum Phase {
+enum Phase {
   Held = 0,
   Extending = 1,
   Ended = 2,
@@ -135,10 +135,14 @@ export class RedisLease extends BaseLease {
       throw new BackendError(`Redis failed while extending ${this.resource}`, { cause: error });
     }
     // The lease may have ended during the round trip.
-    if ((this.#phase as Phase) === Phase.Ended) throw new NotHeldError(`The lease on ${this.resource} has ended`, this.resource);
+    if ((this.#phase as Phase) === Phase.Ended)
+      throw new NotHeldError(`The lease on ${this.resource} has ended`, this.resource);
     const validUntil = sentAt + this.#timing.ttl - this.#timing.drift;
     if (!extended || validUntil <= performance.now()) {
-      const error = new LeaseLostError(`The hold on ${this.resource} expired or was taken before it could be extended`, this.resource);
+      const error = new LeaseLostError(
+        `The hold on ${this.resource} expired or was taken before it could be extended`,
+        this.resource,
+      );
       this.#lose(error);
       throw error;
     }

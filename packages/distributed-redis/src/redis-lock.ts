@@ -75,7 +75,8 @@ export class RedisLock implements Lock {
       pollInterval,
       listen: (wake) => Subscriber.of(client).listen(keys.channel, wake),
       contender: {
-        attempt: (_request, token) => lockAcquire.run(client, [keys.lock, keys.fence, token, ttl, '']) as Promise<number>,
+        attempt: (_request, token) =>
+          lockAcquire.run(client, [keys.lock, keys.fence, token, ttl, '']) as Promise<number>,
         lease: (_request, token, fence, sentAt, onEnd, trace) =>
           new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
         discard: (_request, token) => void backend.release(token).catch(ignore),

@@ -3,7 +3,15 @@ import { Acquirer, type Contender } from './internal/acquirer.js';
 import { checkClient, isOne, type RedisClient } from './internal/client.js';
 import { checkResourceName, resourceBase } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
-import { entryExtend, lockExtend, lockRelease, readAcquire, readRelease, writeAcquire, writerWithdraw } from './internal/scripts.js';
+import {
+  entryExtend,
+  lockExtend,
+  lockRelease,
+  readAcquire,
+  readRelease,
+  writeAcquire,
+  writerWithdraw,
+} from './internal/scripts.js';
 import { Subscriber } from './internal/subscriber.js';
 import { randomToken } from './internal/token.js';
 import { type HoldBackend, RedisLease } from './redis-lease.js';
@@ -111,20 +119,39 @@ export class RedisReadWriteLock implements ReadWriteLock {
     };
     const reading: Contender<undefined> = {
       attempt: (_request, token) => readAcquire.run(client, [...all, token, ttl]) as Promise<number>,
-      lease: (_request, token, fence, sentAt, onEnd, trace) => new RedisLease(name, fence, token, readBackend, timing, sentAt, onEnd, trace),
+      lease: (_request, token, fence, sentAt, onEnd, trace) =>
+        new RedisLease(name, fence, token, readBackend, timing, sentAt, onEnd, trace),
       discard: (_request, token) => void readBackend.release(token).catch(ignore),
     };
     const writing: Contender<undefined> = {
-      attempt: (_request, token, register) => writeAcquire.run(client, [...all, token, ttl, register ? waiterId : '']) as Promise<number>,
-      lease: (_request, token, fence, sentAt, onEnd, trace) => new RedisLease(name, fence, token, writeBackend, timing, sentAt, onEnd, trace),
+      attempt: (_request, token, register) =>
+        writeAcquire.run(client, [...all, token, ttl, register ? waiterId : '']) as Promise<number>,
+      lease: (_request, token, fence, sentAt, onEnd, trace) =>
+        new RedisLease(name, fence, token, writeBackend, timing, sentAt, onEnd, trace),
       discard: (_request, token) => void writeBackend.release(token).catch(ignore),
       withdraw: () => void writerWithdraw.run(client, [keys.waitingWriters, waiterId, keys.channel]).catch(ignore),
     };
     this.read = new Side(
-      new Acquirer({ resource: name, lock: this, mode: 'shared', exclusive: false, pollInterval: poll, listen, contender: reading }),
+      new Acquirer({
+        resource: name,
+        lock: this,
+        mode: 'shared',
+        exclusive: false,
+        pollInterval: poll,
+        listen,
+        contender: reading,
+      }),
     );
     this.write = new Side(
-      new Acquirer({ resource: name, lock: this, mode: 'exclusive', exclusive: true, pollInterval: poll, listen, contender: writing }),
+      new Acquirer({
+        resource: name,
+        lock: this,
+        mode: 'exclusive',
+        exclusive: true,
+        pollInterval: poll,
+        listen,
+        contender: writing,
+      }),
     );
   }
 }

@@ -111,7 +111,8 @@ export class RedisSemaphore implements Semaphore {
         lease: (_request, token, fence, sentAt, onEnd, trace) =>
           new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
         discard: (_request, token) => void backend.release(token).catch(ignore),
-        withdraw: () => void queueWithdraw.run(client, [keys.queue, keys.queueExpiry, waiterId, keys.channel]).catch(ignore),
+        withdraw: () =>
+          void queueWithdraw.run(client, [keys.queue, keys.queueExpiry, waiterId, keys.channel]).catch(ignore),
       },
     });
   }

@@ -92,7 +92,7 @@ export class Redlock implements Lock {
     if (clients.length === 0 || clients.length > 99) {
       throw invalidArgument('range', 'clients', clients, 'an array of 1 to 99 ioredis clients');
     }
-    clients.forEach((client, index) => checkClient(client, `clients[${index}]`));
+    for (const [index, client] of clients.entries()) checkClient(client, `clients[${index}]`);
     if (new Set(clients).size !== clients.length) {
       throw invalidArgument('range', 'clients', clients, 'distinct clients (one per independent server)');
     }
@@ -105,7 +105,8 @@ export class Redlock implements Lock {
     if (rawTimeout !== undefined) {
       const allowed = `a number of milliseconds from 1 to ${Math.max(1, validity - 1)} (shorter than the validity ttl - drift)`;
       if (typeof rawTimeout !== 'number') throw invalidArgument('type', 'options.instanceTimeout', rawTimeout, allowed);
-      if (!(rawTimeout >= 1 && rawTimeout < validity)) throw invalidArgument('range', 'options.instanceTimeout', rawTimeout, allowed);
+      if (!(rawTimeout >= 1 && rawTimeout < validity))
+        throw invalidArgument('range', 'options.instanceTimeout', rawTimeout, allowed);
       instanceTimeout = rawTimeout;
     }
     const quorum = Math.floor(members.length / 2) + 1;
@@ -118,33 +119,50 @@ export class Redlock implements Lock {
     // background. Only a real holder's release is announced: announcing the clean-up of a failed
     // attempt would wake every waiter at once, into another split vote.
     const releaseEverywhere = (token: string, announce: boolean): Promise<Reply[]> =>
-      round(members, (c) => lockRelease.run(c, [keys.lock, token, announce ? keys.channel : '']), instanceTimeout, (r) =>
-        decided(r, quorum, isGrant),
+      round(
+        members,
+        (c) => lockRelease.run(c, [keys.lock, token, announce ? keys.channel : '']),
+        instanceTimeout,
+        (r) => decided(r, quorum, isGrant),
       );
 
     const backend: HoldBackend = {
       extend: async (token) => {
-        const replies = await round(members, (c) => lockExtend.run(c, [keys.lock, token, ttl]), instanceTimeout, (r) =>
-          decided(r, quorum, isGrant),
+        const replies = await round(
+          members,
+          (c) => lockExtend.run(c, [keys.lock, token, ttl]),
+          instanceTimeout,
+          (r) => decided(r, quorum, isGrant),
         );
         const c = count(replies, isGrant);
         if (c.granted >= quorum) return true;
         if (c.granted + c.refused >= quorum) return false;
-        throw new QuorumError(`Could not reach a majority of servers to extend ${name}`, quorum, outcomes(members, replies, isGrant));
+        throw new QuorumError(
+          `Could not reach a majority of servers to extend ${name}`,
+          quorum,
+          outcomes(members, replies, isGrant),
+        );
       },
       release: async (token) => {
         const replies = await releaseEverywhere(token, true);
         const c = count(replies, isGrant);
         if (c.granted >= quorum) return true;
         if (c.granted + c.refused >= quorum) return false;
-        throw new QuorumError(`Could not reach a majority of servers to release ${name}`, quorum, outcomes(members, replies, isGrant));
+        throw new QuorumError(
+          `Could not reach a majority of servers to release ${name}`,
+          quorum,
+          outcomes(members, replies, isGrant),
+        );
       },
     };
 
     const attempt = async (token: string): Promise<number> => {
       const sentAt = performance.now();
-      const replies = await round(members, (c) => lockAcquire.run(c, [keys.lock, keys.fence, token, ttl, '']), instanceTimeout, (r) =>
-        decided(r, quorum, isGrant),
+      const replies = await round(
+        members,
+        (c) => lockAcquire.run(c, [keys.lock, keys.fence, token, ttl, '']),
+        instanceTimeout,
+        (r) => decided(r, quorum, isGrant),
       );
       const elapsed = performance.now() - sentAt;
       const c = count(replies, isGrant);
@@ -169,7 +187,8 @@ export class Redlock implements Lock {
       }
       if (c.refused >= quorum) {
         let hint = Number.POSITIVE_INFINITY;
-        for (const reply of replies) if (reply.kind === 'value' && reply.value <= 0) hint = Math.min(hint, -reply.value);
+        for (const reply of replies)
+          if (reply.kind === 'value' && reply.value <= 0) hint = Math.min(hint, -reply.value);
         return -Math.max(1, hint);
       }
       // A split vote or a slow round: retry after a random pause so contenders fall out of step.

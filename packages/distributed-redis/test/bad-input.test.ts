@@ -56,7 +56,9 @@ describe('bad input', () => {
       expect(await client.exists(lock.keys.lock)).toBe(1);
       expect(lock.keys.lock).toBe(`cf:lock:{${name}}:lock`);
       // Another hostile name is another lock.
-      expect(await new RedisLock(client, `${name}x`).tryAcquire().then((l) => l?.release().then(() => true))).toBe(true);
+      expect(await new RedisLock(client, `${name}x`).tryAcquire().then((l) => l?.release().then(() => true))).toBe(
+        true,
+      );
       await lease.release();
       const semaphore = new RedisSemaphore(client, name, 2);
       await (await semaphore.acquire(2)).release();
@@ -73,13 +75,21 @@ describe('bad input', () => {
     const client = fx.client();
     for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 1.5, 5, 2 ** 31, '1000', null]) {
       expect(() => new RedisLock(client, 'x', { ttl: ttl as number })).toThrow(expect.objectContaining(invalid));
-      expect(() => new RedisSemaphore(client, 'x', 1, { ttl: ttl as number })).toThrow(expect.objectContaining(invalid));
+      expect(() => new RedisSemaphore(client, 'x', 1, { ttl: ttl as number })).toThrow(
+        expect.objectContaining(invalid),
+      );
       expect(() => new Redlock([client], 'x', { ttl: ttl as number })).toThrow(expect.objectContaining(invalid));
     }
     expect(() => new RedisLock(client, 'x', { ttl: Number.NaN })).toThrow(/options\.ttl.*NaN/);
-    expect(() => new RedisLock(client, 'x', { prefix: 7 as unknown as string })).toThrow(expect.objectContaining(invalid));
-    expect(() => new RedisLock(client, 'x', { watchdog: 'yes' as unknown as boolean })).toThrow(expect.objectContaining(invalid));
-    expect(() => new RedisLock(client, 'x', { ttl: 1000, extendInterval: 1000 })).toThrow(expect.objectContaining(invalid));
+    expect(() => new RedisLock(client, 'x', { prefix: 7 as unknown as string })).toThrow(
+      expect.objectContaining(invalid),
+    );
+    expect(() => new RedisLock(client, 'x', { watchdog: 'yes' as unknown as boolean })).toThrow(
+      expect.objectContaining(invalid),
+    );
+    expect(() => new RedisLock(client, 'x', { ttl: 1000, extendInterval: 1000 })).toThrow(
+      expect.objectContaining(invalid),
+    );
     expect(() => new RedisLock(client, 'x', { pollInterval: 0 })).toThrow(expect.objectContaining(invalid));
     expect(() => new RedisLock(client, 'x', { driftFactor: 1 })).toThrow(expect.objectContaining(invalid));
     expect(() => new RedisLock(client, 'x', [] as never)).toThrow(expect.objectContaining(invalid));

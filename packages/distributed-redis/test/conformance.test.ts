@@ -1,6 +1,6 @@
 import { semaphoreAsLock } from '@cf/core';
 import { describeLockConformance, lockConformanceCases } from '@cf/lock-conformance';
-import { startRedisServers, type RedisServerGroup } from '@cf/test-servers/redis';
+import { type RedisServerGroup, startRedisServers } from '@cf/test-servers/redis';
 import { Redis } from 'ioredis';
 import { afterAll, describe, it } from 'vitest';
 import { RedisLock, RedisReadWriteLock, RedisSemaphore, Redlock } from '../src/index.js';
@@ -26,9 +26,15 @@ const client = (): Redis => clients()[0]!;
 const shared = { setup, timing: { scale: 10 } };
 const ttl = 5000;
 
-describeLockConformance('RedisLock', { ...shared, createLock: (resource) => new RedisLock(client(), resource, { ttl }) });
+describeLockConformance('RedisLock', {
+  ...shared,
+  createLock: (resource) => new RedisLock(client(), resource, { ttl }),
+});
 
-describeLockConformance('Redlock (3 servers)', { ...shared, createLock: (resource) => new Redlock(clients(), resource, { ttl }) });
+describeLockConformance('Redlock (3 servers)', {
+  ...shared,
+  createLock: (resource) => new Redlock(clients(), resource, { ttl }),
+});
 
 describeLockConformance('RedisSemaphore(1) as a lock', {
   ...shared,
@@ -61,9 +67,13 @@ describe('RedisReadWriteLock.read: Lock conformance (cases that apply to a share
     if (cases.length !== READ_SIDE.length) throw new Error(`found ${cases.map((c) => c.id).join(', ')}`);
   });
   for (const c of cases) {
-    it(c.title, async () => {
-      await setup();
-      await c.run();
-    }, c.timeout + 30_000);
+    it(
+      c.title,
+      async () => {
+        await setup();
+        await c.run();
+      },
+      c.timeout + 30_000,
+    );
   }
 });

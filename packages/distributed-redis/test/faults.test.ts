@@ -1,6 +1,6 @@
 import { isBackendError, isLeaseLostError, isQuorumError, isTimeoutError, type QuorumError } from '@cf/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisLock, Redlock } from '../src/index.js';
+import { type RedisLease, RedisLock, Redlock } from '../src/index.js';
 import { Fixture, sleep } from './helpers.js';
 
 describe('Redlock while servers die', () => {
@@ -15,7 +15,12 @@ describe('Redlock while servers die', () => {
   it('continues with one and two of five down, fails cleanly with three down, never two holders', async () => {
     const contenders = Array.from(
       { length: 3 },
-      () => new Redlock(fx.servers.map((_, i) => fx.client(i)), 'dying', { ttl: 10_000, instanceTimeout: 2000 }),
+      () =>
+        new Redlock(
+          fx.servers.map((_, i) => fx.client(i)),
+          'dying',
+          { ttl: 10_000, instanceTimeout: 2000 },
+        ),
     );
     let inside = 0;
     let overlaps = 0;
@@ -26,7 +31,7 @@ describe('Redlock while servers die', () => {
     let stop = false;
     const run = async (lock: Redlock): Promise<void> => {
       while (!stop) {
-        let lease;
+        let lease: RedisLease;
         try {
           lease = await lock.acquire({ timeout: 10_000 });
         } catch (error) {
@@ -59,7 +64,10 @@ describe('Redlock while servers die', () => {
     expect(overlaps).toBe(0);
     const backwards = tokens.filter((t, i) => i > 0 && t.token <= tokens[i - 1]!.token);
     expect(backwards).toEqual([]);
-    expect(acquiredWith.slice(0, 3).every((n) => n >= 10), `acquisitions per phase: ${acquiredWith}`).toBe(true);
+    expect(
+      acquiredWith.slice(0, 3).every((n) => n >= 10),
+      `acquisitions per phase: ${acquiredWith}`,
+    ).toBe(true);
     expect(acquiredWith[3]).toBe(0);
     // Failures happen only with three servers down, and each is a QuorumError naming the dead ones.
     expect(errors.filter((e) => e.down < 3)).toEqual([]);
@@ -81,7 +89,9 @@ describe('a single server that restarts or stalls', () => {
   it('restart mid-hold: the lease is reported lost, nothing hangs, later tokens are still larger', async () => {
     const lock = new RedisLock(fx.client(), 'restart', { ttl: 600 });
     const lease = await lock.acquire();
-    const lost = new Promise<unknown>((resolve) => lease.signal.addEventListener('abort', () => resolve(lease.signal.reason)));
+    const lost = new Promise<unknown>((resolve) =>
+      lease.signal.addEventListener('abort', () => resolve(lease.signal.reason)),
+    );
     await fx.server().restart();
     expect(isLeaseLostError(await lost)).toBe(true);
     await lease.release().catch(() => undefined);
@@ -99,7 +109,9 @@ describe('a single server that restarts or stalls', () => {
     await sleep(50);
     fx.server().pause();
     try {
-      const lost = new Promise<unknown>((resolve) => lease.signal.addEventListener('abort', () => resolve(lease.signal.reason)));
+      const lost = new Promise<unknown>((resolve) =>
+        lease.signal.addEventListener('abort', () => resolve(lease.signal.reason)),
+      );
       expect(isLeaseLostError(await lost)).toBe(true);
       expect(isTimeoutError(await waiting)).toBe(true);
     } finally {

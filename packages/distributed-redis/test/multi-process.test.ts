@@ -33,12 +33,18 @@ interface Child {
 }
 
 function start(args: object): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify({ port: fx.server().port, ...args })], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', worker, JSON.stringify({ port: fx.server().port, ...args })],
+    {
+      cwd: repoRoot,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   children.add(child);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (children.delete(child), resolve(code))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => (children.delete(child), resolve(code))),
+  );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   return {
     process: child,
@@ -57,7 +63,10 @@ describe('several processes', () => {
     const workers = Array.from({ length: 3 }, () => start({ mode: 'append', name: 'shared-log', iterations: 15, log }));
     for (const w of workers) expect(await w.next()).toEqual({ done: true });
     expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
-    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' '));
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
     expect(lines).toHaveLength(3 * 15 * 2);
     let previous = 0n;
     for (let i = 0; i < lines.length; i += 2) {

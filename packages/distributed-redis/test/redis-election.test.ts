@@ -60,7 +60,7 @@ describe('RedisElection', () => {
 
   it('accepts values with any characters and reports them verbatim', async () => {
     const election = new RedisElection(fx.client(), 'values');
-    const value = 'a\nb {x} * "; redis.call(\'FLUSHALL\') --';
+    const value = "a\nb {x} * \"; redis.call('FLUSHALL') --";
     const lease = await election.campaign(value);
     expect(await election.leader()).toBe(value);
     await lease.release();

@@ -42,7 +42,11 @@ describe('RedisLock', () => {
 
   it('uses the documented key layout', () => {
     const lock = new RedisLock(fx.client(), 'orders', { prefix: 'app:' });
-    expect(lock.keys).toEqual({ lock: 'app:lock:{orders}:lock', fence: 'app:lock:{orders}:fence', channel: 'app:lock:{orders}:released' });
+    expect(lock.keys).toEqual({
+      lock: 'app:lock:{orders}:lock',
+      fence: 'app:lock:{orders}:fence',
+      channel: 'app:lock:{orders}:released',
+    });
   });
 
   it('hands over to a waiter on another client through the release message', async () => {

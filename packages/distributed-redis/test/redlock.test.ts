@@ -67,7 +67,9 @@ describe('Redlock', () => {
     expect(error.quorum).toBe(2);
     expect(error.outcomes).toHaveLength(3);
     const failed = error.outcomes.filter((o) => !o.ok && o.error instanceof Error);
-    expect(failed.map((o) => o.member)).toEqual(expect.arrayContaining([expect.stringMatching(/^0:/), expect.stringMatching(/^1:/)]));
+    expect(failed.map((o) => o.member)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^0:/), expect.stringMatching(/^1:/)]),
+    );
     // The partial hold on the one reachable server was cleaned up.
     await sleep(30);
     expect(await clients[2]!.exists(lock.keys.lock)).toBe(0);

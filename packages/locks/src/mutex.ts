@@ -50,7 +50,7 @@ interface Config {
  * between the release and the waiter's wake-up cannot take it (no barging), and no waiter is
  * ever forgotten (no lost wake-up).
  *
- * An uncontended `acquire()` costs about as much as awaiting a resolved promise: no closures,
+ * An uncontended `acquire()` returns an already-resolved promise of a new lease: no closures,
  * no timers and no `AbortController` unless asked for.
  *
  * @example

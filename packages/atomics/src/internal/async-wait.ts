@@ -15,7 +15,13 @@ export function notifyWaiters(array: Int32Array, index: number, abandonedIndex: 
  * @returns how the wait ended
  * @throws TypeError where blocking is not allowed (a browser's main thread)
  */
-export function waitBlocking(array: Int32Array, index: number, expected: number, timeout: number, spins: number): WaitResult {
+export function waitBlocking(
+  array: Int32Array,
+  index: number,
+  expected: number,
+  timeout: number,
+  spins: number,
+): WaitResult {
   for (let i = 0; i < spins; i++) {
     if (Atomics.load(array, index) !== expected) return 'not-equal';
   }
@@ -26,7 +32,7 @@ export function waitBlocking(array: Int32Array, index: number, expected: number,
 export function remaining(deadline: number): number {
   if (deadline === Number.POSITIVE_INFINITY) return deadline;
   const left = deadline - performance.now();
-  return left > 0 ? left : 0;
+  return Math.max(left, 0);
 }
 
 /** The `performance.now()` time at which a wait of `timeout` ms ends. */

@@ -23,7 +23,14 @@ export interface Contender<R> {
    */
   attempt(request: R, token: string, register: boolean): Promise<number>;
   /** Builds the lease for a granted attempt. */
-  lease(request: R, token: string, fence: number, sentAt: number, onEnd: () => void, trace: LeaseTrace | undefined): RedisLease;
+  lease(
+    request: R,
+    token: string,
+    fence: number,
+    sentAt: number,
+    onEnd: () => void,
+    trace: LeaseTrace | undefined,
+  ): RedisLease;
   /** Gives back a hold whose waiter left while the attempt was in flight. */
   discard(request: R, token: string): void;
   /** Leaves the server-side queue joined by `attempt(…, true)`. */
@@ -139,13 +146,20 @@ export class Acquirer<R> {
   #grantLease(request: R, token: string, fence: number, sentAt: number, trace: LeaseTrace | undefined): RedisLease {
     this.#held++;
     let ended = false;
-    return this.#options.contender.lease(request, token, fence, sentAt, () => {
-      if (ended) return;
-      ended = true;
-      this.#held--;
-      this.#dirty = true;
-      this.#pump();
-    }, trace);
+    return this.#options.contender.lease(
+      request,
+      token,
+      fence,
+      sentAt,
+      () => {
+        if (ended) return;
+        ended = true;
+        this.#held--;
+        this.#dirty = true;
+        this.#pump();
+      },
+      trace,
+    );
   }
 
   #trace(request: R, waiter: Waiter<R, RedisLease> | undefined): LeaseTrace {
@@ -194,7 +208,13 @@ export class Acquirer<R> {
         this.#settled();
         return;
       }
-      const lease = this.#grantLease(request, token, result, sentAt, observing ? this.#trace(request, target) : undefined);
+      const lease = this.#grantLease(
+        request,
+        token,
+        result,
+        sentAt,
+        observing ? this.#trace(request, target) : undefined,
+      );
       this.#queue.grant(target, lease);
       this.#settled();
       if (!this.#options.exclusive) this.#pump();

@@ -34,7 +34,8 @@ export function checkPrefix(value: unknown, argument: string): string {
   if (value === undefined) return DEFAULT_PREFIX;
   const allowed = `a well-formed string of at most ${MAX_PREFIX_LENGTH} characters`;
   if (typeof value !== 'string') throw invalidArgument('type', argument, value, allowed);
-  if (value.length > MAX_PREFIX_LENGTH || LONE_SURROGATE.test(value)) throw invalidArgument('range', argument, value, allowed);
+  if (value.length > MAX_PREFIX_LENGTH || LONE_SURROGATE.test(value))
+    throw invalidArgument('range', argument, value, allowed);
   return value;
 }
 

@@ -36,9 +36,17 @@ export interface ResolvedOptions {
   readonly pollInterval: number;
 }
 
-function checkNumber(value: unknown, name: string, min: number, max: number, integer: boolean, allowed: string): number {
+function checkNumber(
+  value: unknown,
+  name: string,
+  min: number,
+  max: number,
+  integer: boolean,
+  allowed: string,
+): number {
   if (typeof value !== 'number') throw invalidArgument('type', name, value, allowed);
-  if (!(value >= min && value <= max) || (integer && !Number.isInteger(value))) throw invalidArgument('range', name, value, allowed);
+  if (!(value >= min && value <= max) || (integer && !Number.isInteger(value)))
+    throw invalidArgument('range', name, value, allowed);
   return value;
 }
 
@@ -53,7 +61,14 @@ export function resolveOptions(options: unknown, name = 'options'): ResolvedOpti
   const ttl =
     o.ttl === undefined
       ? DEFAULT_TTL
-      : checkNumber(o.ttl, `${name}.ttl`, MIN_TTL, MAX_TIMEOUT, true, `an integer number of milliseconds from ${MIN_TTL} to ${MAX_TIMEOUT}`);
+      : checkNumber(
+          o.ttl,
+          `${name}.ttl`,
+          MIN_TTL,
+          MAX_TIMEOUT,
+          true,
+          `an integer number of milliseconds from ${MIN_TTL} to ${MAX_TIMEOUT}`,
+        );
   const prefix = checkPrefix(o.prefix, `${name}.prefix`);
   if (o.watchdog !== undefined && typeof o.watchdog !== 'boolean') {
     throw invalidArgument('type', `${name}.watchdog`, o.watchdog, 'a boolean');
@@ -69,13 +84,27 @@ export function resolveOptions(options: unknown, name = 'options'): ResolvedOpti
     extendInterval =
       o.extendInterval === undefined
         ? Math.max(1, Math.floor(ttl / 3))
-        : checkNumber(o.extendInterval, `${name}.extendInterval`, 1, Math.max(1, validity - 1), false, `a number of milliseconds from 1 to ${Math.max(1, validity - 1)} (shorter than the validity ttl - drift)`);
+        : checkNumber(
+            o.extendInterval,
+            `${name}.extendInterval`,
+            1,
+            Math.max(1, validity - 1),
+            false,
+            `a number of milliseconds from 1 to ${Math.max(1, validity - 1)} (shorter than the validity ttl - drift)`,
+          );
   } else if (o.extendInterval !== undefined) {
     throw invalidArgument('type', `${name}.extendInterval`, o.extendInterval, 'undefined when watchdog is false');
   }
   const pollInterval =
     o.pollInterval === undefined
       ? DEFAULT_POLL_INTERVAL
-      : checkNumber(o.pollInterval, `${name}.pollInterval`, 1, MAX_TIMEOUT, false, `a number of milliseconds from 1 to ${MAX_TIMEOUT}`);
+      : checkNumber(
+          o.pollInterval,
+          `${name}.pollInterval`,
+          1,
+          MAX_TIMEOUT,
+          false,
+          `a number of milliseconds from 1 to ${MAX_TIMEOUT}`,
+        );
   return { ttl, prefix, timing: { ttl, drift, extendInterval }, pollInterval };
 }

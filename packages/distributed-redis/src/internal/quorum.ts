@@ -2,7 +2,10 @@ import type { QuorumOutcome } from '@cf/core';
 import type { RedisClient } from './client.js';
 
 /** One member's answer to a quorum round; `pending` when it had not answered when the round ended. */
-export type Reply = { readonly kind: 'value'; readonly value: number } | { readonly kind: 'error'; readonly error: unknown } | { readonly kind: 'pending' };
+export type Reply =
+  | { readonly kind: 'value'; readonly value: number }
+  | { readonly kind: 'error'; readonly error: unknown }
+  | { readonly kind: 'pending' };
 
 const PENDING: Reply = { kind: 'pending' };
 
@@ -50,11 +53,17 @@ export function round(
 /** A readable name for member `index`: its address when the client knows it. */
 export function memberName(client: RedisClient, index: number): string {
   const options = (client as { options?: { host?: string; port?: number } }).options;
-  return options?.host !== undefined && options.port !== undefined ? `${index}:${options.host}:${options.port}` : String(index);
+  return options?.host !== undefined && options.port !== undefined
+    ? `${index}:${options.host}:${options.port}`
+    : String(index);
 }
 
 /** Outcomes for a `QuorumError`: granted members are `ok`; errors, refusals and silence are not. */
-export function outcomes(clients: readonly RedisClient[], replies: readonly Reply[], granted: (value: number) => boolean): QuorumOutcome[] {
+export function outcomes(
+  clients: readonly RedisClient[],
+  replies: readonly Reply[],
+  granted: (value: number) => boolean,
+): QuorumOutcome[] {
   return replies.map((reply, index) => {
     const member = memberName(clients[index]!, index);
     if (reply.kind === 'value') {

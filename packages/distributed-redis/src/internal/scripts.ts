@@ -76,7 +76,10 @@ return 1`,
 export const lockRead: Script = new Script(`return { redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[1]) }`, 1);
 
 // Keeps a sorted set of entries scored by expiry (and companions) alive exactly as long as its latest entry.
-const KEEP = (zset: string, others: string): string => `local last = redis.call('ZRANGE', ${zset}, -1, -1, 'WITHSCORES')[2]
+const KEEP = (
+  zset: string,
+  others: string,
+): string => `local last = redis.call('ZRANGE', ${zset}, -1, -1, 'WITHSCORES')[2]
 if last then
   local keep = tonumber(last) - now + 1000
   redis.call('PEXPIRE', ${zset}, keep)

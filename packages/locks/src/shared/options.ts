@@ -1,6 +1,6 @@
+import { ThreadRegistry, type ThreadRegistryHandle } from '@cf/atomics';
 import type { AcquireOptions } from '@cf/core';
 import { checkAcquireOptions, checkDuration, checkName, checkOptionsObject, invalidArgument } from '@cf/core';
-import { ThreadRegistry, type ThreadRegistryHandle } from '@cf/atomics';
 
 /**
  * Options of one acquisition of a shared-memory lock: the core `AcquireOptions` plus a
@@ -50,14 +50,16 @@ export function lockName(options: unknown, kind: string): string {
 /** Checks the `registry` option: a `ThreadRegistry` or `undefined`. */
 export function checkRegistry(registry: unknown, name: string): ThreadRegistry | undefined {
   if (registry === undefined) return undefined;
-  if (!(registry instanceof ThreadRegistry)) throw invalidArgument('type', name, registry, 'a ThreadRegistry or undefined');
+  if (!(registry instanceof ThreadRegistry))
+    throw invalidArgument('type', name, registry, 'a ThreadRegistry or undefined');
   return registry;
 }
 
 /** Checks the `name` and `registry` fields of a handle posted from another thread. */
-export function checkHandleFields(
-  handle: unknown,
-): { readonly name: string; readonly registry: ThreadRegistryHandle | undefined } {
+export function checkHandleFields(handle: unknown): {
+  readonly name: string;
+  readonly registry: ThreadRegistryHandle | undefined;
+} {
   if (typeof handle !== 'object' || handle === null) {
     throw invalidArgument('type', 'handle', handle, 'the handle of a shared lock ({ buffer, byteOffset, name })');
   }
@@ -75,6 +77,7 @@ export function blockingTimeout(timeout: unknown): number {
   if (typeof timeout !== 'number') {
     throw invalidArgument('type', 'timeout', timeout, 'a number of milliseconds from 0, or Infinity');
   }
-  if (!(timeout >= 0)) throw invalidArgument('range', 'timeout', timeout, 'a number of milliseconds from 0, or Infinity');
+  if (!(timeout >= 0))
+    throw invalidArgument('range', 'timeout', timeout, 'a number of milliseconds from 0, or Infinity');
   return timeout;
 }

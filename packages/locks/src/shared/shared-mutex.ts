@@ -1,5 +1,3 @@
-import type { Lease, LeaseTrace, Lock } from '@cf/core';
-import { BaseLease, checkFunction, DeadlockError, NotHeldError, observing, resolveOwner, TimeoutError, type Waiter } from '@cf/core';
 import {
   checkRegion,
   Futex,
@@ -10,6 +8,17 @@ import {
   type ThreadRegistryHandle,
   WaitLane,
 } from '@cf/atomics';
+import type { Lease, LeaseTrace, Lock } from '@cf/core';
+import {
+  BaseLease,
+  checkFunction,
+  DeadlockError,
+  NotHeldError,
+  observing,
+  resolveOwner,
+  TimeoutError,
+  type Waiter,
+} from '@cf/core';
 import {
   blockingTimeout,
   checkHandleFields,
@@ -70,7 +79,14 @@ export class SharedMutexLease extends BaseLease {
   readonly #serial: number;
 
   /** @internal */
-  constructor(mutex: SharedMutex, serial: number, fence: number, ownerDied: boolean, holdTimeout: number, trace: LeaseTrace | undefined) {
+  constructor(
+    mutex: SharedMutex,
+    serial: number,
+    fence: number,
+    ownerDied: boolean,
+    holdTimeout: number,
+    trace: LeaseTrace | undefined,
+  ) {
     super(mutex.name, fence, trace);
     this.#mutex = mutex;
     this.#serial = serial;
@@ -93,8 +109,8 @@ let attaching: SharedMutexHandle | undefined;
  * (`acquire()`, so the main thread never blocks). Async waiters of one handle queue locally by
  * priority, then arrival order, with timeouts and abort signals (see `WaitLane` of @cf/atomics).
  *
- * Every acquisition increments a fencing counter stored next to the lock word: `lease.token`
- * strictly increases per mutex, across all threads.
+ * Fencing tokens come from a counter stored next to the lock word and incremented under the lock:
+ * `lease.token` strictly increases per mutex, across all threads and handles.
  *
  * With `registry`, the mutex is robust: a thread that dies holding it is detected by its waiters
  * (within 50 ms of being reported dead), which take the lock over; the next lease says
@@ -213,12 +229,14 @@ export class SharedMutex implements Lock {
   }
 
   /**
-   * The fencing token of this handle's current hold.
+   * The fencing token of this handle's current hold (a `lockSync` hold takes its token from the
+   * shared counter when this is first read, still under the lock, so tokens keep increasing in
+   * the order of the holds that read them).
    * @throws NotHeldError when this handle does not hold the mutex
    */
   get token(): bigint {
     if (this.#heldAs === 0) throw new NotHeldError(`${this.name} is not held by this handle`, this.name);
-    return BigInt(this.#fence);
+    return BigInt(this.#fence === 0 ? this.#takeToken() : this.#fence);
   }
 
   /**
@@ -279,16 +297,17 @@ export class SharedMutex implements Lock {
    */
   acquire(options?: SharedLockAcquireOptions): Promise<SharedMutexLease> {
     let holdTimeout = 0;
-    if (options !== undefined) {
-      try {
-        holdTimeout = checkSharedAcquireOptions(options);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    let owner = ANONYMOUS;
+    try {
+      if (options !== undefined) holdTimeout = checkSharedAcquireOptions(options);
+      // Entering the registry (first use in this thread) may fail when it is full: fail here,
+      // before queueing, rather than inside the lane.
+      if (this.#registry !== undefined) owner = this.#registry.currentOwnerId() << 1;
+    } catch (error) {
+      return Promise.reject(error);
     }
     const lane = this.#lane;
     if ((lane === undefined || lane.size === 0) && options?.signal?.aborted !== true) {
-      const owner = this.#registry === undefined ? ANONYMOUS : this.#registry.currentOwnerId() << 1;
       if (Atomics.compareExchange(this.#words, STATE, 0, owner) === 0) {
         this.#took(owner, false, ++this.#serial);
         return Promise.resolve(this.#lease(holdTimeout, observing ? resolveOwner(options?.owner) : undefined, 0));
@@ -362,18 +381,24 @@ export class SharedMutex implements Lock {
 
   #lease(holdTimeout: number, owner: unknown, waitStart: number): SharedMutexLease {
     const trace = observing ? { lock: this, mode: 'exclusive', owner, waitStart } : undefined;
-    return new SharedMutexLease(this, this.#leaseSerial, this.#fence, this.#ownerDied, holdTimeout, trace);
+    return new SharedMutexLease(this, this.#leaseSerial, this.#takeToken(), this.#ownerDied, holdTimeout, trace);
   }
 
   #took(owner: number, ownerDied: boolean, serial: number): void {
+    this.#heldAs = owner;
+    this.#ownerDied = ownerDied;
+    this.#leaseSerial = serial;
+    this.#fence = 0;
+  }
+
+  // The next fencing token, taken under the lock: leases take one at once; a lockSync hold takes
+  // one when `token` is first read (untouched counters keep contended lockSync/unlock lean).
+  #takeToken(): number {
     const words = this.#words;
     const low = (words[TOKEN_LOW]! + 1) | 0;
     words[TOKEN_LOW] = low;
     if (low === 0) words[TOKEN_HIGH] = (words[TOKEN_HIGH]! + 1) | 0;
-    this.#fence = words[TOKEN_HIGH]! * 0x100000000 + (low >>> 0);
-    this.#heldAs = owner;
-    this.#ownerDied = ownerDied;
-    this.#leaseSerial = serial;
+    return (this.#fence = words[TOKEN_HIGH]! * 0x100000000 + (low >>> 0));
   }
 
   // One attempt by a thread that may have waited: takes a free lock with the waiters bit set
@@ -413,6 +438,10 @@ export class SharedMutex implements Lock {
       const state = Atomics.load(words, STATE);
       if (state === 0) continue;
       if ((state & WAITERS) === 0 && Atomics.compareExchange(words, STATE, state, state | WAITERS) !== state) continue;
+      if (deadline === Number.POSITIVE_INFINITY) {
+        Atomics.wait(words, STATE, state | WAITERS, slice);
+        continue;
+      }
       const left = deadline - performance.now();
       if (left <= 0) return false;
       Atomics.wait(words, STATE, state | WAITERS, Math.min(left, slice));
@@ -439,8 +468,12 @@ export class SharedMutex implements Lock {
     const words = this.#words;
     const state = Atomics.load(words, STATE);
     if (state === 0 || (this.#registry !== undefined && !this.#holderAlive(state))) return undefined;
-    if ((state & WAITERS) === 0 && Atomics.compareExchange(words, STATE, state, state | WAITERS) !== state) return undefined;
-    return this.#futex.park(state | WAITERS, this.#registry === undefined ? Number.POSITIVE_INFINITY : LIVENESS_INTERVAL);
+    if ((state & WAITERS) === 0 && Atomics.compareExchange(words, STATE, state, state | WAITERS) !== state)
+      return undefined;
+    return this.#futex.park(
+      state | WAITERS,
+      this.#registry === undefined ? Number.POSITIVE_INFINITY : LIVENESS_INTERVAL,
+    );
   }
 
   #releaseLease(serial: number): void {

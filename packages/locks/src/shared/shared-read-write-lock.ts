@@ -1,6 +1,15 @@
-import type { Lease, LeaseTrace, Lock, ReadWriteLock } from '@cf/core';
-import { BaseLease, checkFunction, DeadlockError, NotHeldError, observing, resolveOwner, TimeoutError, type Waiter } from '@cf/core';
 import { checkRegion, type Placement, placeRegion, WaitLane } from '@cf/atomics';
+import type { Lease, LeaseTrace, Lock, ReadWriteLock } from '@cf/core';
+import {
+  BaseLease,
+  checkFunction,
+  DeadlockError,
+  NotHeldError,
+  observing,
+  resolveOwner,
+  TimeoutError,
+  type Waiter,
+} from '@cf/core';
 import {
   blockingTimeout,
   checkHandleFields,
@@ -10,7 +19,6 @@ import {
   type SharedLockHandleBase,
 } from './options.js';
 import { READ_WRITE_BYTES, ReadWriteWords } from './read-write-state.js';
-
 
 /** A `SharedReadWriteLock` as posted to a worker. */
 export interface SharedReadWriteLockHandle extends SharedLockHandleBase {}
@@ -42,7 +50,13 @@ export class SharedReadWriteLease extends BaseLease {
   readonly #serial: number;
 
   /** @internal */
-  constructor(side: SharedReadWriteLockSide, serial: number, fence: bigint, holdTimeout: number, trace: LeaseTrace | undefined) {
+  constructor(
+    side: SharedReadWriteLockSide,
+    serial: number,
+    fence: bigint,
+    holdTimeout: number,
+    trace: LeaseTrace | undefined,
+  ) {
     super(side.name, fence, trace);
     this.mode = side.mode;
     this.#side = side;
@@ -144,11 +158,13 @@ export class SharedReadWriteLockSide implements Lock {
   unlock(): void {
     const holds = this.#holds;
     if (this.mode === 'write') {
-      if (holds.write !== -1) throw new NotHeldError(`${this.name} is not write-locked by this handle through lockSync()`, this.name);
+      if (holds.write !== -1)
+        throw new NotHeldError(`${this.name} is not write-locked by this handle through lockSync()`, this.name);
       holds.write = 0;
       this.#words.unlockWrite();
     } else {
-      if (holds.rawReads === 0) throw new NotHeldError(`${this.name} is not read-locked by this handle through lockSync()`, this.name);
+      if (holds.rawReads === 0)
+        throw new NotHeldError(`${this.name} is not read-locked by this handle through lockSync()`, this.name);
       holds.rawReads--;
       this.#words.unlockRead();
     }
@@ -245,7 +261,10 @@ export class SharedReadWriteLockSide implements Lock {
     const holds = this.#holds;
     const reads = holds.rawReads + holds.leaseReads;
     if (holds.write !== 0 || (this.mode === 'write' && reads > 0)) {
-      throw new DeadlockError(`${this.name} is already held by this handle; waiting to ${this.mode}-lock it would never end`, [this.name]);
+      throw new DeadlockError(
+        `${this.name} is already held by this handle; waiting to ${this.mode}-lock it would never end`,
+        [this.name],
+      );
     }
   }
 
@@ -254,7 +273,9 @@ export class SharedReadWriteLockSide implements Lock {
     const serial = ++holds.serial;
     if (this.mode === 'write') holds.write = serial;
     else holds.leaseReads++;
-    const trace = observing ? { lock: this.#lock, mode: this.mode === 'write' ? 'exclusive' : 'shared', owner, waitStart } : undefined;
+    const trace = observing
+      ? { lock: this.#lock, mode: this.mode === 'write' ? 'exclusive' : 'shared', owner, waitStart }
+      : undefined;
     return new SharedReadWriteLease(this, serial, this.#words.nextToken(), holdTimeout, trace);
   }
 

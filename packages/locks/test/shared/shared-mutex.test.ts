@@ -95,7 +95,9 @@ describe('SharedMutex in one thread', () => {
     expect(() => new SharedMutex({ buffer: new SharedArrayBuffer(32), byteOffset: 2 })).toThrow(/multiple of 4/);
     expect(() => new SharedMutex({ buffer: new SharedArrayBuffer(32), byteOffset: -4 })).toThrow(RangeError);
     expect(() => SharedMutex.from(undefined as never)).toThrow(TypeError);
-    expect(() => SharedMutex.from({ buffer: new SharedArrayBuffer(16), byteOffset: 0 } as never)).toThrow(/handle.name/);
+    expect(() => SharedMutex.from({ buffer: new SharedArrayBuffer(16), byteOffset: 0 } as never)).toThrow(
+      /handle.name/,
+    );
     const mutex = new SharedMutex();
     expect(() => mutex.lockSync(-1)).toThrow(RangeError);
     expect(() => mutex.lockSync('1' as never)).toThrow(TypeError);

@@ -109,7 +109,11 @@ describe('SharedMutex across worker threads', () => {
   it('fires timeouts under contention, blocking and async, and stays usable', async () => {
     const mutex = new SharedMutex();
     const holder = await mutex.acquire();
-    const blocked = new TestWorker('scenario.mjs', { scenario: 'lock-with-timeout', mutex: mutex.handle, timeout: 100 });
+    const blocked = new TestWorker('scenario.mjs', {
+      scenario: 'lock-with-timeout',
+      mutex: mutex.handle,
+      timeout: 100,
+    });
     const started = performance.now();
     const error = await mutex.acquire({ timeout: 100 }).catch((e: unknown) => e);
     expect(isTimeoutError(error)).toBe(true);
@@ -128,7 +132,13 @@ describe('SharedMutex across worker threads', () => {
     const stop = sharedCell();
     const hammers = Array.from(
       { length: 2 },
-      () => new TestWorker('scenario.mjs', { scenario: 'hammer', mutex: mutex.handle, counter: counter.handle, stop: stop.handle }),
+      () =>
+        new TestWorker('scenario.mjs', {
+          scenario: 'hammer',
+          mutex: mutex.handle,
+          counter: counter.handle,
+          stop: stop.handle,
+        }),
     );
     await Promise.all(hammers.map((worker) => worker.next()));
     const MAIN = 200;

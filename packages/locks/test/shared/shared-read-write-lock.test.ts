@@ -1,6 +1,6 @@
 import { isTimeoutError } from '@cf/core';
 import { describe, expect, it } from 'vitest';
-import { SharedReadWriteLock } from '../../src/shared/shared-read-write-lock.js';
+import { type SharedReadWriteLease, SharedReadWriteLock } from '../../src/shared/shared-read-write-lock.js';
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
 
@@ -60,8 +60,12 @@ describe('SharedReadWriteLock in one thread', () => {
     controller.abort(new Error('cancelled'));
     await expect(aborted).rejects.toThrow('cancelled');
     const order: number[] = [];
-    const low = other.write.acquire({ priority: 3 }).then((l) => (order.push(3), l));
-    const high = other.write.acquire({ priority: 1 }).then((l) => (order.push(1), l));
+    const served = (priority: number) => (lease: SharedReadWriteLease) => {
+      order.push(priority);
+      return lease;
+    };
+    const low = other.write.acquire({ priority: 3 }).then(served(3));
+    const high = other.write.acquire({ priority: 1 }).then(served(1));
     await tick();
     await writer.release();
     await (await high).release();
@@ -84,6 +88,8 @@ describe('SharedReadWriteLock in one thread', () => {
     rw.write.unlock();
     expect(() => rw.write.unlock()).toThrow(expect.objectContaining({ code: 'ERR_CF_NOT_HELD' }));
     expect(() => rw.read.lockSync(Number.NaN)).toThrow(RangeError);
-    expect(() => new SharedReadWriteLock({ buffer: new SharedArrayBuffer(24), byteOffset: 4 })).toThrow(/multiple of 8/);
+    expect(() => new SharedReadWriteLock({ buffer: new SharedArrayBuffer(24), byteOffset: 4 })).toThrow(
+      /multiple of 8/,
+    );
   });
 });

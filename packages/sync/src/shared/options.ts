@@ -1,6 +1,6 @@
+import type { EventCount } from '@cf/atomics';
 import type { AcquireOptions } from '@cf/core';
 import { checkAcquireOptions, checkName, checkOptionsObject, invalidArgument, TimeoutError } from '@cf/core';
-import type { EventCount } from '@cf/atomics';
 
 /** What every shared coordination primitive's handle carries besides its region. */
 export interface SharedPrimitiveHandle {
@@ -36,7 +36,8 @@ export function blockingTimeout(timeout: unknown): number {
   if (typeof timeout !== 'number') {
     throw invalidArgument('type', 'timeout', timeout, 'a number of milliseconds from 0, or Infinity');
   }
-  if (!(timeout >= 0)) throw invalidArgument('range', 'timeout', timeout, 'a number of milliseconds from 0, or Infinity');
+  if (!(timeout >= 0))
+    throw invalidArgument('range', 'timeout', timeout, 'a number of milliseconds from 0, or Infinity');
   return timeout;
 }
 
@@ -66,7 +67,12 @@ export function blockUntil(ready: () => boolean, events: EventCount, timeout: nu
  * Waits without blocking until `ready()` returns true; the thread stays alive meanwhile.
  * @throws rejects with `TimeoutError` (naming `what`) or `signal.reason`
  */
-export async function waitUntil(ready: () => boolean, events: EventCount, options: AcquireOptions | undefined, what: string): Promise<void> {
+export async function waitUntil(
+  ready: () => boolean,
+  events: EventCount,
+  options: AcquireOptions | undefined,
+  what: string,
+): Promise<void> {
   checkAcquireOptions(options);
   const signal = options?.signal;
   const timeout = options?.timeout ?? Number.POSITIVE_INFINITY;

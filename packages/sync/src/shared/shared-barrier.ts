@@ -1,6 +1,6 @@
+import { checkRegion, EventCount, type Placement, placeRegion } from '@cf/atomics';
 import type { AcquireOptions } from '@cf/core';
 import { BrokenBarrierError, checkAcquireOptions, checkInteger, TimeoutError } from '@cf/core';
-import { checkRegion, EventCount, type Placement, placeRegion } from '@cf/atomics';
 import { blockingTimeout, checkHandleName, primitiveName, type SharedPrimitiveHandle } from './options.js';
 
 /** A `SharedBarrier` as posted to a worker. */
@@ -178,7 +178,9 @@ export class SharedBarrier {
       const left = deadline - performance.now();
       if (left <= 0 || signal?.aborted) {
         this.#leave(round);
-        throw signal?.aborted ? signal.reason : new TimeoutError(`Timed out after ${timeout} ms waiting at ${this.name}`, timeout);
+        throw signal?.aborted
+          ? signal.reason
+          : new TimeoutError(`Timed out after ${timeout} ms waiting at ${this.name}`, timeout);
       }
       try {
         await this.#events.waitAsync(key, { timeout: left, ...(signal === undefined ? {} : { signal }) });

@@ -1,6 +1,6 @@
+import { checkRegion, Futex, type Placement, placeRegion } from '@cf/atomics';
 import type { AcquireOptions, Lease, Lock } from '@cf/core';
 import { checkAcquireOptions, invalidArgument, TimeoutError } from '@cf/core';
-import { checkRegion, Futex, type Placement, placeRegion } from '@cf/atomics';
 import { blockingTimeout, checkHandleName, primitiveName, type SharedPrimitiveHandle } from './options.js';
 
 /** A `SharedCondition` as posted to a worker. */
@@ -160,8 +160,12 @@ export class SharedCondition {
     const sequence = this.#futex.load();
     await lease.release();
     const timeout = options?.timeout ?? Number.POSITIVE_INFINITY;
-    const result = await this.#futex.waitAsync(sequence, { timeout, ...(options?.signal === undefined ? {} : { signal: options.signal }) });
-    if (result === 'timed-out') throw new TimeoutError(`Timed out after ${timeout} ms waiting on ${this.name}`, timeout);
+    const result = await this.#futex.waitAsync(sequence, {
+      timeout,
+      ...(options?.signal === undefined ? {} : { signal: options.signal }),
+    });
+    if (result === 'timed-out')
+      throw new TimeoutError(`Timed out after ${timeout} ms waiting on ${this.name}`, timeout);
     // Once notified, the lock is re-taken without the time limit (the notify is not lost to a timer).
     return this.lock.acquire(options === undefined ? undefined : { ...options, timeout: undefined });
   }

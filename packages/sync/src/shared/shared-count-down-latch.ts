@@ -1,7 +1,14 @@
+import { checkRegion, EventCount, type Placement, placeRegion } from '@cf/atomics';
 import type { AcquireOptions } from '@cf/core';
 import { checkInteger } from '@cf/core';
-import { checkRegion, EventCount, type Placement, placeRegion } from '@cf/atomics';
-import { blockingTimeout, blockUntil, checkHandleName, primitiveName, type SharedPrimitiveHandle, waitUntil } from './options.js';
+import {
+  blockingTimeout,
+  blockUntil,
+  checkHandleName,
+  primitiveName,
+  type SharedPrimitiveHandle,
+  waitUntil,
+} from './options.js';
 
 /** A `SharedCountDownLatch` as posted to a worker. */
 export interface SharedCountDownLatchHandle extends SharedPrimitiveHandle {}

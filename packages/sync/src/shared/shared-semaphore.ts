@@ -1,6 +1,15 @@
-import type { AcquireOptions, Lease, LeaseTrace, Semaphore } from '@cf/core';
-import { BaseLease, checkAcquireOptions, checkFunction, checkInteger, observing, resolveOwner, TimeoutError, type Waiter } from '@cf/core';
 import { checkRegion, EventCount, type PendingWait, type Placement, placeRegion, WaitLane } from '@cf/atomics';
+import type { AcquireOptions, Lease, LeaseTrace, Semaphore } from '@cf/core';
+import {
+  BaseLease,
+  checkAcquireOptions,
+  checkFunction,
+  checkInteger,
+  observing,
+  resolveOwner,
+  TimeoutError,
+  type Waiter,
+} from '@cf/core';
 import { blockingTimeout, blockUntil, checkHandleName, primitiveName, type SharedPrimitiveHandle } from './options.js';
 
 /** A `SharedSemaphore` as posted to a worker. */
@@ -256,7 +265,11 @@ export class SharedSemaphore implements Semaphore {
    * @throws what `acquire` or `fn` throws
    * @example `await pool.withPermits(1, () => fetchPage(url))`
    */
-  async withPermits<T>(permits: number, fn: (lease: Lease) => T | Promise<T>, options?: AcquireOptions): Promise<Awaited<T>> {
+  async withPermits<T>(
+    permits: number,
+    fn: (lease: Lease) => T | Promise<T>,
+    options?: AcquireOptions,
+  ): Promise<Awaited<T>> {
     checkFunction(fn, 'fn');
     const lease = await this.acquire(permits, options);
     try {

@@ -52,7 +52,9 @@ describe('SharedSemaphore', () => {
     await expect(pool.acquire(0)).rejects.toMatchObject({ code: 'ERR_CF_INVALID_ARG' });
     await expect(pool.acquire(1, { priority: -1 })).rejects.toMatchObject({ code: 'ERR_CF_INVALID_ARG' });
     expect(() => new SharedSemaphore(-1)).toThrow(invalid);
-    expect(() => SharedSemaphore.from({ buffer: new SharedArrayBuffer(24), byteOffset: 4, name: 's' })).toThrow(/multiple of 8/);
+    expect(() => SharedSemaphore.from({ buffer: new SharedArrayBuffer(24), byteOffset: 4, name: 's' })).toThrow(
+      /multiple of 8/,
+    );
     expect(pool.availablePermits).toBe(1);
     const lease = pool.tryAcquireSync(1)!;
     expect(pool.tryAcquireSync(1)).toBeUndefined();
@@ -160,7 +162,9 @@ describe('SharedCondition', () => {
     expect(semaphore.availablePermits).toBe(0);
     lock.unlock!();
     expect(() => new SharedCondition({} as never)).toThrow(invalid);
-    expect(() => new SharedCondition({ acquire: () => Promise.reject(), tryAcquire: () => Promise.reject() }).waitSync()).toThrow(TypeError);
+    expect(() =>
+      new SharedCondition({ acquire: () => Promise.reject(), tryAcquire: () => Promise.reject() }).waitSync(),
+    ).toThrow(TypeError);
   });
 });
 

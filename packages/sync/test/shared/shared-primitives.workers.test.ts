@@ -1,10 +1,10 @@
 // Real worker_threads against the BUILT packages (the worker scripts import @cf/sync, @cf/locks
 // and @cf/atomics from dist): build core, atomics, locks and sync first.
 import { describe, expect, it } from 'vitest';
-import { SharedManualResetEvent, SharedAutoResetEvent } from '../../src/shared/shared-reset-events.js';
 import { SharedBarrier } from '../../src/shared/shared-barrier.js';
 import { SharedCondition, type SharedConditionLock } from '../../src/shared/shared-condition.js';
 import { SharedCountDownLatch } from '../../src/shared/shared-count-down-latch.js';
+import { SharedAutoResetEvent, SharedManualResetEvent } from '../../src/shared/shared-reset-events.js';
 import { SharedSemaphore } from '../../src/shared/shared-semaphore.js';
 import { pause, sharedCell, TestWorker } from './helpers.js';
 
@@ -27,7 +27,8 @@ describe('shared coordination primitives across worker threads', () => {
     const counter = sharedCell();
     const workers = Array.from(
       { length: WORKERS },
-      () => new TestWorker('increment.mjs', { handle: semaphore.handle, counter: counter.handle, iterations: ITERATIONS }),
+      () =>
+        new TestWorker('increment.mjs', { handle: semaphore.handle, counter: counter.handle, iterations: ITERATIONS }),
     );
     await Promise.all(workers.map((worker) => worker.next()));
     expect(counter.view[0]).toBe(WORKERS * ITERATIONS);
@@ -40,7 +41,8 @@ describe('shared coordination primitives across worker threads', () => {
     const opened = latch.wait({ timeout: 10_000 });
     await pause(200);
     expect(waiter.hasExited).toBe(false); // its pending async wait keeps it alive
-    for (let i = 0; i < WORKERS; i++) new TestWorker('scenario.mjs', { scenario: 'latch-count-down', latch: latch.handle });
+    for (let i = 0; i < WORKERS; i++)
+      new TestWorker('scenario.mjs', { scenario: 'latch-count-down', latch: latch.handle });
     await opened;
     expect(latch.count).toBe(0);
     expect(await waiter.next()).toEqual({ passed: true });
@@ -52,7 +54,15 @@ describe('shared coordination primitives across worker threads', () => {
     const cells = { buffer: new SharedArrayBuffer(4 * parties), byteOffset: 0 };
     const workers = Array.from(
       { length: parties },
-      (_, index) => new TestWorker('scenario.mjs', { scenario: 'barrier-rounds', barrier: barrier.handle, cells, parties, index, rounds: 200 }),
+      (_, index) =>
+        new TestWorker('scenario.mjs', {
+          scenario: 'barrier-rounds',
+          barrier: barrier.handle,
+          cells,
+          parties,
+          index,
+          rounds: 200,
+        }),
     );
     const results = await Promise.all(workers.map((worker) => worker.next<{ ok: boolean }>()));
     expect(results.every((result) => result.ok)).toBe(true);
@@ -61,9 +71,17 @@ describe('shared coordination primitives across worker threads', () => {
 
   it('SharedBarrier: a party that times out breaks the round for the others', async () => {
     const barrier = new SharedBarrier(3);
-    const patient = new TestWorker('scenario.mjs', { scenario: 'barrier-timeout', barrier: barrier.handle, timeout: 10_000 });
+    const patient = new TestWorker('scenario.mjs', {
+      scenario: 'barrier-timeout',
+      barrier: barrier.handle,
+      timeout: 10_000,
+    });
     await pause(50);
-    const impatient = new TestWorker('scenario.mjs', { scenario: 'barrier-timeout', barrier: barrier.handle, timeout: 100 });
+    const impatient = new TestWorker('scenario.mjs', {
+      scenario: 'barrier-timeout',
+      barrier: barrier.handle,
+      timeout: 100,
+    });
     expect(await impatient.next()).toEqual({ outcome: 'TimeoutError' });
     expect(await patient.next()).toEqual({ outcome: 'BrokenBarrierError' });
     expect(barrier.isBroken).toBe(true);
@@ -80,7 +98,13 @@ describe('shared coordination primitives across worker threads', () => {
     const items = new Int32Array(queue.buffer);
     const consumers = Array.from(
       { length: 3 },
-      () => new TestWorker('scenario.mjs', { scenario: 'condition-consumer', mutex: semaphore.handle, condition: condition.handle, queue }),
+      () =>
+        new TestWorker('scenario.mjs', {
+          scenario: 'condition-consumer',
+          mutex: semaphore.handle,
+          condition: condition.handle,
+          queue,
+        }),
     );
     const ITEMS = 3000;
     for (let i = 0; i < ITEMS; i++) {
@@ -113,7 +137,13 @@ describe('shared coordination primitives across worker threads', () => {
     const count = sharedCell();
     const consumers = Array.from(
       { length: 3 },
-      () => new TestWorker('scenario.mjs', { scenario: 'auto-event-consumer', event: event.handle, done: done.handle, count: count.handle }),
+      () =>
+        new TestWorker('scenario.mjs', {
+          scenario: 'auto-event-consumer',
+          event: event.handle,
+          done: done.handle,
+          count: count.handle,
+        }),
     );
     const SETS = 200;
     for (let i = 0; i < SETS; i++) {
