@@ -3,6 +3,7 @@
 import { runCoreDemo } from './core.ts';
 import { runEtcdDemo } from './etcd.ts';
 import { runLocksDemo } from './locks.ts';
+import { runRedisDemo } from './redis.ts';
 import { runSyncDemo } from './sync.ts';
 
 interface Section {
@@ -14,6 +15,7 @@ const sections: Section[] = [
   { title: '@cf/core: the wait queue, priorities, timeouts, aborts', run: runCoreDemo },
   { title: '@cf/locks: a bank-transfer race, and a LockManager with priorities and a timeout', run: runLocksDemo },
   { title: '@cf/sync: a barrier of worker tasks and a weighted semaphore', run: runSyncDemo },
+  { title: '@cf/distributed-redis: two processes sharing a Redis lock, with fencing tokens', run: runRedisDemo },
   { title: '@cf/distributed-etcd: an election among three processes, and a failover', run: runEtcdDemo },
 ];
 

@@ -3,7 +3,7 @@ import { Acquirer } from './internal/acquirer.js';
 import { checkClient, type RedisClient } from './internal/client.js';
 import { checkResourceName, resourceBase } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
-import { outcomes, type Reply, round } from './internal/quorum.js';
+import { outcomes, round, type Tally } from './internal/quorum.js';
 import { fenceRaise, lockAcquire, lockExtend, lockRelease } from './internal/scripts.js';
 import { Subscriber } from './internal/subscriber.js';
 import { type HoldBackend, RedisLease } from './redis-lease.js';
@@ -22,32 +22,13 @@ function ignore(): void {}
 
 const isGrant = (value: number): boolean => value > 0;
 
-interface Counts {
-  granted: number;
-  refused: number;
-  pending: number;
-}
-
-function count(replies: readonly Reply[], granted: (value: number) => boolean): Counts {
-  const counts = { granted: 0, refused: 0, pending: 0 };
-  for (const reply of replies) {
-    if (reply.kind === 'pending') counts.pending++;
-    else if (reply.kind === 'value') {
-      if (granted(reply.value)) counts.granted++;
-      else counts.refused++;
-    }
-  }
-  return counts;
-}
-
 // A round can stop early once more answers cannot change what the caller will decide: granted,
 // refused by reachable members, or short of reachable members.
-function decided(replies: readonly Reply[], quorum: number, granted: (value: number) => boolean): boolean {
-  const c = count(replies, granted);
-  if (c.granted >= quorum) return true;
-  if (c.granted + c.pending >= quorum) return false;
-  const reachable = c.granted + c.refused;
-  return reachable >= quorum || reachable + c.pending < quorum;
+function decided(tally: Tally, quorum: number): boolean {
+  if (tally.granted >= quorum) return true;
+  if (tally.granted + tally.pending >= quorum) return false;
+  const reachable = tally.granted + tally.refused;
+  return reachable >= quorum || reachable + tally.pending < quorum;
 }
 
 /**
@@ -115,28 +96,32 @@ export class Redlock implements Lock {
     const keys = { lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:released` };
     this.keys = Object.freeze(keys);
 
+    const done = (tally: Tally): boolean => decided(tally, quorum);
     // Sent to every server; resolves once a majority confirmed (or cannot), the rest finish in the
     // background. Only a real holder's release is announced: announcing the clean-up of a failed
     // attempt would wake every waiter at once, into another split vote.
-    const releaseEverywhere = (token: string, announce: boolean): Promise<Reply[]> =>
+    const releaseEverywhere = (token: string, announce: boolean) =>
       round(
         members,
         (c) => lockRelease.run(c, [keys.lock, token, announce ? keys.channel : '']),
         instanceTimeout,
-        (r) => decided(r, quorum, isGrant),
+        isGrant,
+        done,
       );
+    // The highest token this object has seen, sent with each attempt so the servers' counters stay in step.
+    let seen = 0;
 
     const backend: HoldBackend = {
       extend: async (token) => {
-        const replies = await round(
+        const { replies, tally } = await round(
           members,
           (c) => lockExtend.run(c, [keys.lock, token, ttl]),
           instanceTimeout,
-          (r) => decided(r, quorum, isGrant),
+          isGrant,
+          done,
         );
-        const c = count(replies, isGrant);
-        if (c.granted >= quorum) return true;
-        if (c.granted + c.refused >= quorum) return false;
+        if (tally.granted >= quorum) return true;
+        if (tally.granted + tally.refused >= quorum) return false;
         throw new QuorumError(
           `Could not reach a majority of servers to extend ${name}`,
           quorum,
@@ -144,10 +129,9 @@ export class Redlock implements Lock {
         );
       },
       release: async (token) => {
-        const replies = await releaseEverywhere(token, true);
-        const c = count(replies, isGrant);
-        if (c.granted >= quorum) return true;
-        if (c.granted + c.refused >= quorum) return false;
+        const { replies, tally } = await releaseEverywhere(token, true);
+        if (tally.granted >= quorum) return true;
+        if (tally.granted + tally.refused >= quorum) return false;
         throw new QuorumError(
           `Could not reach a majority of servers to release ${name}`,
           quorum,
@@ -158,17 +142,18 @@ export class Redlock implements Lock {
 
     const attempt = async (token: string): Promise<number> => {
       const sentAt = performance.now();
-      const replies = await round(
+      const { replies, tally } = await round(
         members,
-        (c) => lockAcquire.run(c, [keys.lock, keys.fence, token, ttl, '']),
+        (c) => lockAcquire.run(c, [keys.lock, keys.fence, token, ttl, '', seen]),
         instanceTimeout,
-        (r) => decided(r, quorum, isGrant),
+        isGrant,
+        done,
       );
       const elapsed = performance.now() - sentAt;
-      const c = count(replies, isGrant);
-      if (c.granted >= quorum && ttl - elapsed - timing.drift > 0) {
+      if (tally.granted >= quorum && ttl - elapsed - timing.drift > 0) {
         let fence = 0;
         for (const reply of replies) if (reply.kind === 'value' && reply.value > fence) fence = reply.value;
+        if (fence > seen) seen = fence;
         replies.forEach((reply, index) => {
           if (reply.kind === 'value' && reply.value > 0 && reply.value < fence) {
             fenceRaise.run(members[index]!, [keys.fence, fence]).catch(ignore);
@@ -178,14 +163,14 @@ export class Redlock implements Lock {
       }
       // Partial holds (including late answers from silent servers) must not linger until their ttl.
       releaseEverywhere(token, false).catch(ignore);
-      if (c.granted + c.refused < quorum) {
+      if (tally.granted + tally.refused < quorum) {
         throw new QuorumError(
-          `Only ${c.granted + c.refused} of ${members.length} servers answered for ${name}; ${quorum} are needed`,
+          `Only ${tally.granted + tally.refused} of ${members.length} servers answered for ${name}; ${quorum} are needed`,
           quorum,
           outcomes(members, replies, isGrant),
         );
       }
-      if (c.refused >= quorum) {
+      if (tally.refused >= quorum) {
         let hint = Number.POSITIVE_INFINITY;
         for (const reply of replies)
           if (reply.kind === 'value' && reply.value <= 0) hint = Math.min(hint, -reply.value);

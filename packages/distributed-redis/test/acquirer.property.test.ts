@@ -13,12 +13,6 @@ class ModelServer {
   readonly listeners = new Set<() => void>();
 }
 
-interface Plan {
-  readonly handle: number;
-  readonly abort: boolean;
-  readonly priority: number;
-}
-
 const planArb = fc.record({ handle: fc.nat(2), abort: fc.boolean(), priority: fc.integer({ min: 0, max: 3 }) });
 
 function acquirerOn(server: ModelServer, s: fc.Scheduler): Acquirer<undefined> {
@@ -85,7 +79,10 @@ describe('Acquirer under scheduled interleavings', () => {
           const controller = new AbortController();
           if (plan.abort) void s.schedule(Promise.resolve()).then(() => controller.abort(new Error('aborted')));
           try {
-            const lease = await handles[plan.handle]!.acquire(undefined, { signal: controller.signal, priority: plan.priority });
+            const lease = await handles[plan.handle]!.acquire(undefined, {
+              signal: controller.signal,
+              priority: plan.priority,
+            });
             if (++holders > 1) violations.push('two holders');
             if (tokens.length > 0 && lease.token <= tokens.at(-1)!) violations.push('token went backwards');
             tokens.push(lease.token);

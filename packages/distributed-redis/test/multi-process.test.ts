@@ -43,7 +43,10 @@ function start(args: object): Child {
   );
   children.add(child);
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => (children.delete(child), resolve(code))),
+    child.once('exit', (code) => {
+      children.delete(child);
+      resolve(code);
+    }),
   );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   return {

@@ -35,10 +35,16 @@ describe('RedisReadWriteLock', () => {
     const c = new RedisReadWriteLock(fx.client(), 'pref');
     const reader = await a.read.acquire();
     const order: string[] = [];
-    const writer = b.write.acquire({ timeout: 10_000 }).then((l) => (order.push('writer'), l));
+    const writer = b.write.acquire({ timeout: 10_000 }).then((l) => {
+      order.push('writer');
+      return l;
+    });
     await sleep(50);
     // A new reader now waits behind the registered writer.
-    const lateReader = c.read.acquire({ timeout: 10_000 }).then((l) => (order.push('reader'), l));
+    const lateReader = c.read.acquire({ timeout: 10_000 }).then((l) => {
+      order.push('reader');
+      return l;
+    });
     await sleep(50);
     expect(order).toEqual([]);
     await reader.release();

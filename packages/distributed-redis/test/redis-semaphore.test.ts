@@ -56,9 +56,15 @@ describe('RedisSemaphore', () => {
     const small = new RedisSemaphore(fx.client(), 'fair', 3);
     const all = await holder.acquire(3);
     const order: string[] = [];
-    const bigWait = big.acquire(3, { timeout: 10_000 }).then((l) => (order.push('big'), l));
+    const bigWait = big.acquire(3, { timeout: 10_000 }).then((l) => {
+      order.push('big');
+      return l;
+    });
     await sleep(50);
-    const smallWait = small.acquire(1, { timeout: 10_000 }).then((l) => (order.push('small'), l));
+    const smallWait = small.acquire(1, { timeout: 10_000 }).then((l) => {
+      order.push('small');
+      return l;
+    });
     await sleep(50);
     await all.release();
     const bigLease = await bigWait;

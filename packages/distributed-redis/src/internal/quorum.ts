@@ -1,5 +1,6 @@
 import type { QuorumOutcome } from '@cf/core';
 import type { RedisClient } from './client.js';
+import { type TimerEntry, timerListFor } from './timer-list.js';
 
 /** One member's answer to a quorum round; `pending` when it had not answered when the round ended. */
 export type Reply =
@@ -9,41 +10,68 @@ export type Reply =
 
 const PENDING: Reply = { kind: 'pending' };
 
+/** Running tally of a round, kept up to date as answers arrive. */
+export interface Tally {
+  granted: number;
+  refused: number;
+  failed: number;
+  pending: number;
+}
+
+/** Why a round stopped waiting: `done` said so, every member answered, or the timeout. */
+interface Round {
+  readonly replies: Reply[];
+  readonly tally: Tally;
+}
+
 /**
- * Sends `call` to every member at once and resolves as soon as `done(replies)` says the outcome
- * is decided, or after `timeout` ms (members that have not answered are then `pending`). One
- * timer per round, not per member.
+ * Sends `call` to every member at once and resolves as soon as `done(tally)` says the outcome is
+ * decided, every member answered, or `timeout` ms passed (members that have not answered are
+ * then `pending`). The timeout rides on a shared timer list, so a round costs no timer call.
  */
 export function round(
   clients: readonly RedisClient[],
   call: (client: RedisClient) => Promise<unknown>,
   timeout: number,
-  done: (replies: readonly Reply[], answered: number) => boolean,
-): Promise<Reply[]> {
+  granted: (value: number) => boolean,
+  done: (tally: Tally) => boolean,
+): Promise<Round> {
   return new Promise((resolve) => {
     const replies: Reply[] = clients.map(() => PENDING);
-    let answered = 0;
+    const tally: Tally = { granted: 0, refused: 0, failed: 0, pending: clients.length };
+    const list = timerListFor(timeout);
+    const entry: TimerEntry = {
+      due: 0,
+      previous: undefined,
+      next: undefined,
+      list: undefined,
+      fire: () => finish(),
+    };
     let finished = false;
     const finish = (): void => {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
-      resolve(replies.slice());
+      list.remove(entry);
+      resolve({ replies: replies.slice(), tally: { ...tally } });
     };
-    const timer = setTimeout(finish, timeout);
+    list.add(entry, performance.now() + timeout);
     clients.forEach((client, index) => {
       call(client).then(
         (value) => {
           if (finished) return;
-          replies[index] = { kind: 'value', value: Number(value) };
-          answered++;
-          if (answered === clients.length || done(replies, answered)) finish();
+          const number = Number(value);
+          replies[index] = { kind: 'value', value: number };
+          tally.pending--;
+          if (granted(number)) tally.granted++;
+          else tally.refused++;
+          if (tally.pending === 0 || done(tally)) finish();
         },
         (error: unknown) => {
           if (finished) return;
           replies[index] = { kind: 'error', error };
-          answered++;
-          if (answered === clients.length || done(replies, answered)) finish();
+          tally.pending--;
+          tally.failed++;
+          if (tally.pending === 0 || done(tally)) finish();
         },
       );
     });

@@ -24,13 +24,19 @@ const HOLDS = `local value = redis.call('GET', KEYS[1])
 if value and string.sub(value, 1, #ARGV[1]) == ARGV[1] then`;
 
 /**
- * KEYS: lock, fence. ARGV: value, ttl ms, channel to announce on ('' for none).
+ * KEYS: lock, fence. ARGV: value, ttl ms, channel to announce on ('' for none), and optionally
+ * the highest fence the caller has seen (Redlock: keeps the servers' counters in step).
  * Returns the new fence (> 0) or minus the milliseconds the current holder has left.
  */
 export const lockAcquire: Script = new Script(
   `${FENCE}
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   local fence = nextFence(KEYS[2])
+  local seen = tonumber(ARGV[4] or '')
+  if seen and fence <= seen then
+    fence = seen + 1
+    redis.call('SET', KEYS[2], string.format('%.0f', fence))
+  end
   if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], 'acquired') end
   return fence
 end
