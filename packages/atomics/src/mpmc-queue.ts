@@ -37,6 +37,8 @@ const DEQUEUE = (2 * CACHE_LINE) / 4; // Int32 index of the dequeue position
 const CELLS_OFFSET = 3 * CACHE_LINE;
 const CELL_BYTES = 16; // sequence number, padding, value (up to 8 bytes)
 const CLOSED = -0x80000000; // bit 31 of the enqueue position
+const NOT_EMPTY_WORD = NOT_EMPTY_OFFSET / 4;
+const NOT_FULL_WORD = NOT_FULL_OFFSET / 4;
 const POSITION = 0x7fffffff; // positions and sequence numbers count modulo 2^31
 
 // The signed distance a - b of two positions modulo 2^31.
@@ -195,7 +197,8 @@ export class MpmcQueue<T extends ElementType = ElementType> implements AsyncIter
         if (found === position) {
           (this.#values as Int32Array)[this.#valueOffset + cell * this.#valueStride] = value as number;
           Atomics.store(control, sequenceIndex, next);
-          eventCountInternals.notify(this.#notEmpty);
+          // The event count's "someone waits" bit, read in place: the common case costs one load.
+          if ((Atomics.load(control, NOT_EMPTY_WORD) & 1) !== 0) eventCountInternals.notify(this.#notEmpty);
           return true;
         }
         position = found;
@@ -396,7 +399,7 @@ export class MpmcQueue<T extends ElementType = ElementType> implements AsyncIter
         if (found === position) {
           const value = this.#values[this.#valueOffset + cell * this.#valueStride] as ElementValue<T>;
           Atomics.store(control, sequenceIndex, (position + this.capacity) & POSITION);
-          eventCountInternals.notify(this.#notFull);
+          if ((Atomics.load(control, NOT_FULL_WORD) & 1) !== 0) eventCountInternals.notify(this.#notFull);
           return value;
         }
         position = found;

@@ -45,6 +45,8 @@ const HEAD = CACHE_LINE / 4; // Int32 index: consumer's line
 const TAIL = (2 * CACHE_LINE) / 4; // Int32 index: producer's line
 const DATA_OFFSET = 3 * CACHE_LINE;
 const CLOSED = 1;
+const NOT_EMPTY_WORD = NOT_EMPTY_OFFSET / 4;
+const NOT_FULL_WORD = NOT_FULL_OFFSET / 4;
 
 let attaching: (RegionHandle & { capacity: number }) | undefined;
 
@@ -185,21 +187,11 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
    * @example `if (!queue.tryPush(x)) backOff()`
    */
   tryPush(value: ElementValue<T>): boolean {
-    const control = this.#control;
-    const tail = Atomics.load(control, TAIL);
-    if (((tail - this.#cachedHead) | 0) >= this.capacity) {
-      this.#cachedHead = Atomics.load(control, HEAD);
-      if (((tail - this.#cachedHead) | 0) >= this.capacity) {
-        if (this.isClosed) throw closedError();
-        return false;
-      }
-    }
-    if (typeof value !== (this.#info.bigint ? 'bigint' : 'number')) checkElement(value, this.#info.bigint, 'value');
-    if ((Atomics.load(control, FLAGS) & CLOSED) !== 0) throw closedError();
-    (this.#data as Int32Array)[tail & this.#mask] = value as number;
-    Atomics.store(control, TAIL, (tail + 1) | 0);
-    eventCountInternals.notify(this.#notEmpty);
-    return true;
+    if (this.#push(value)) return true;
+    this.#cachedHead = Atomics.load(this.#control, HEAD);
+    if (this.#push(value)) return true;
+    if (this.isClosed) throw closedError();
+    return false;
   }
 
   /**
@@ -224,16 +216,10 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
    * @example `const next = queue.tryPop()`
    */
   tryPop(): ElementValue<T> | undefined {
-    const control = this.#control;
-    const head = Atomics.load(control, HEAD);
-    if (head === this.#cachedTail) {
-      this.#cachedTail = Atomics.load(control, TAIL);
-      if (head === this.#cachedTail) return undefined;
-    }
-    const value = this.#data[head & this.#mask] as ElementValue<T>;
-    Atomics.store(control, HEAD, (head + 1) | 0);
-    eventCountInternals.notify(this.#notFull);
-    return value;
+    const value = this.#pop();
+    if (value !== undefined) return value;
+    this.#cachedTail = Atomics.load(this.#control, TAIL);
+    return this.#pop();
   }
 
   /**
@@ -260,7 +246,9 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
    * @example `queue.pushSync(x)`
    */
   pushSync(value: ElementValue<T>, timeout: number = Number.POSITIVE_INFINITY): boolean {
-    if (this.tryPush(value)) return true;
+    // Only the cached view first: re-reading the consumer's index at once, every time the cache
+    // runs out, would steal that line from the consumer for each element (see internal/waiting).
+    if (this.#push(value)) return true;
     checkTimeout(timeout, 'timeout');
     return blockUntil(() => this.#attemptPush(value), this.#notFull, timeout) !== NOT_YET;
   }
@@ -273,7 +261,7 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
    * @example `const job = queue.popSync(1000)`
    */
   popSync(timeout: number = Number.POSITIVE_INFINITY): ElementValue<T> | undefined {
-    const value = this.tryPop();
+    const value = this.#pop();
     if (value !== undefined) return value;
     checkTimeout(timeout, 'timeout');
     const result = blockUntil(() => this.#attemptPop(), this.#notEmpty, timeout);
@@ -399,6 +387,31 @@ export class SpscQueue<T extends ElementType = ElementType> implements AsyncIter
       if (result === END) return;
       yield result as ElementValue<T>;
     }
+  }
+
+  // Push against the cached consumer index only; `false` when that view says full.
+  #push(value: ElementValue<T>): boolean {
+    const control = this.#control;
+    const tail = Atomics.load(control, TAIL);
+    if (((tail - this.#cachedHead) | 0) >= this.capacity) return false;
+    if (typeof value !== (this.#info.bigint ? 'bigint' : 'number')) checkElement(value, this.#info.bigint, 'value');
+    if ((Atomics.load(control, FLAGS) & CLOSED) !== 0) throw closedError();
+    (this.#data as Int32Array)[tail & this.#mask] = value as number;
+    Atomics.store(control, TAIL, (tail + 1) | 0);
+    // The event count's "someone waits" bit, read in place: the common case costs one load.
+    if ((Atomics.load(control, NOT_EMPTY_WORD) & 1) !== 0) eventCountInternals.notify(this.#notEmpty);
+    return true;
+  }
+
+  // Pop against the cached producer index only; `undefined` when that view says empty.
+  #pop(): ElementValue<T> | undefined {
+    const control = this.#control;
+    const head = Atomics.load(control, HEAD);
+    if (head === this.#cachedTail) return undefined;
+    const value = this.#data[head & this.#mask] as ElementValue<T>;
+    Atomics.store(control, HEAD, (head + 1) | 0);
+    if ((Atomics.load(control, NOT_FULL_WORD) & 1) !== 0) eventCountInternals.notify(this.#notFull);
+    return value;
   }
 
   #attemptPush(value: ElementValue<T>): Attempt<true> {

@@ -83,11 +83,9 @@ export abstract class BaseLease implements Lease {
     this.__state = 0 /* held */;
     this.__signal = undefined;
     this.__extra = undefined;
-    if (trace !== undefined) {
-      const now = performance.now();
-      this.__extra = { holdTimer: undefined, trace, acquiredAt: now, releasing: undefined };
-      this.__emit('acquired', now, { waitTime: trace.waitStart === 0 ? 0 : now - trace.waitStart });
-    }
+    // The traced case is a separate method so that this constructor stays small enough for
+    // TurboFan to inline into every subclass's constructor and their callers.
+    if (trace !== undefined) this.__traceAcquired(trace);
   }
 
   /** Fencing token: strictly increasing per resource. */
@@ -128,25 +126,14 @@ export abstract class BaseLease implements Lease {
    * ```
    */
   release(): Promise<void> {
-    if (this.__state === 2 /* released */) return this.__extra?.releasing ?? RESOLVED;
-    const wasHeld = this.__state === 0 /* held */;
+    // Kept short (the rare cases are in other methods) so that it is inlined where it is called.
+    if (this.__state !== 0 /* held */) return this.__releaseEnded();
     this.__state = 2 /* released */;
     const extra = this.__extra;
-    if (extra !== undefined) {
-      this.__clearHoldTimer(extra);
-      if (wasHeld && extra.trace !== undefined && observing) this.__emit('released', performance.now(), {});
-    }
-    if (wasHeld) this.__abort(undefined);
-    let result: void | Promise<void>;
-    try {
-      result = this.releaseHold();
-    } catch (error) {
-      // The contract returns a promise; a subclass that throws must not turn that into a synchronous throw.
-      result = Promise.reject(error);
-    }
-    if (result === undefined) return RESOLVED;
-    this.__extraFor().releasing = result;
-    return result;
+    if (extra !== undefined) this.__releaseExtra(extra);
+    if (this.__signal === undefined) this.__signal = RELEASED;
+    else this.__abort(undefined);
+    return this.__releaseHold();
   }
 
   /**
@@ -219,6 +206,43 @@ export abstract class BaseLease implements Lease {
       undefined,
       true,
     );
+  }
+
+  // Emits `acquired` for a lease made while observers were registered.
+  private __traceAcquired(trace: LeaseTrace): void {
+    const now = performance.now();
+    this.__extra = { holdTimer: undefined, trace, acquiredAt: now, releasing: undefined };
+    this.__emit('acquired', now, { waitTime: trace.waitStart === 0 ? 0 : now - trace.waitStart });
+  }
+
+  // release() of a lease that was released (returns the first call's outcome) or lost (gives up
+  // the hold, once).
+  private __releaseEnded(): Promise<void> {
+    if (this.__state === 2 /* released */) return this.__extra?.releasing ?? RESOLVED;
+    this.__state = 2 /* released */;
+    const extra = this.__extra;
+    if (extra !== undefined) this.__clearHoldTimer(extra);
+    return this.__releaseHold();
+  }
+
+  // The hold-time timer and the `released` event of a lease that is released while held.
+  private __releaseExtra(extra: Extra): void {
+    this.__clearHoldTimer(extra);
+    if (extra.trace !== undefined && observing) this.__emit('released', performance.now(), {});
+  }
+
+  // Runs releaseHold() and turns its outcome into release()'s promise.
+  private __releaseHold(): Promise<void> {
+    let result: void | Promise<void>;
+    try {
+      result = this.releaseHold();
+    } catch (error) {
+      // The contract returns a promise; a subclass that throws must not turn that into a synchronous throw.
+      result = Promise.reject(error);
+    }
+    if (result === undefined) return RESOLVED;
+    this.__extraFor().releasing = result;
+    return result;
   }
 
   private __extraFor(): Extra {

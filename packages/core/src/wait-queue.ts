@@ -5,13 +5,7 @@ import { startTimer, stopTimer, type TimerHandle } from './timers.js';
 
 const DEFAULT_PRIORITY = 2;
 
-let capturedResolve: ((value: never) => void) | undefined;
-let capturedReject: ((reason: unknown) => void) | undefined;
-
-function captureResolvers(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
+function noop(): void {}
 
 interface Bucket<R, V> {
   readonly priority: number;
@@ -33,33 +27,42 @@ interface Bucket<R, V> {
  * ```
  */
 export class Waiter<R, V> {
+  // Fields are declared without initialisers and all set in the constructor, in one order: class
+  // field definitions (emitted for every field, `readonly` ones included, under ES2022) would
+  // define each property before the constructor writes it again, on every wait.
   /** What was asked for (permits, a mode, ...). */
-  readonly request: R;
+  declare readonly request: R;
   /** Lower is served first. */
-  readonly priority: number;
+  declare readonly priority: number;
   /** Who is waiting (explicit `options.owner` or the resolved async context). */
-  readonly owner: unknown;
+  declare readonly owner: unknown;
   /** `performance.now()` at enqueue when observers were registered, else 0. */
-  readonly enqueuedAt: number;
-  /** @internal */ queue: WaitQueue<R, V> | undefined;
-  /** @internal */ bucket: Bucket<R, V> | undefined;
-  /** @internal */ prev: Waiter<R, V> | undefined = undefined;
-  /** @internal */ next: Waiter<R, V> | undefined = undefined;
-  /** @internal */ resolve!: (value: V) => void;
-  /** @internal */ rejectPromise!: (reason: unknown) => void;
-  /** @internal */ signal: AbortSignal | undefined;
-  /** @internal */ timer: TimerHandle | undefined = undefined;
-  /** @internal */ timeout = 0;
+  declare readonly enqueuedAt: number;
+  /** @internal */ declare queue: WaitQueue<R, V> | undefined;
+  /** @internal */ declare bucket: Bucket<R, V> | undefined;
+  /** @internal */ declare prev: Waiter<R, V> | undefined;
+  /** @internal */ declare next: Waiter<R, V> | undefined;
+  /** @internal */ declare resolve: (value: V) => void;
+  /** @internal */ declare rejectPromise: (reason: unknown) => void;
+  /** @internal */ declare signal: AbortSignal | undefined;
+  /** @internal */ declare timer: TimerHandle | undefined;
+  /** @internal */ declare timeout: number;
 
   /** @internal */
   constructor(queue: WaitQueue<R, V>, request: R, priority: number, owner: unknown, signal: AbortSignal | undefined) {
-    this.queue = queue;
-    this.bucket = undefined;
     this.request = request;
     this.priority = priority;
     this.owner = owner;
-    this.signal = signal;
     this.enqueuedAt = observing ? performance.now() : 0;
+    this.queue = queue;
+    this.bucket = undefined;
+    this.prev = undefined;
+    this.next = undefined;
+    this.resolve = noop;
+    this.rejectPromise = noop;
+    this.signal = signal;
+    this.timer = undefined;
+    this.timeout = 0;
   }
 
   /**
@@ -194,33 +197,37 @@ export class WaitQueue<R, V> {
    * @example `return this.queue.enqueue(permits, options)`
    */
   enqueue(request: R, options?: AcquireOptions): Promise<V> {
-    let signal: AbortSignal | undefined;
-    let timeout: number | undefined;
-    let priority = DEFAULT_PRIORITY;
-    let owner: unknown;
-    if (options !== undefined) {
-      signal = options.signal;
-      timeout = options.timeout;
-      if (options.priority !== undefined) priority = options.priority;
-      owner = resolveOwner(options.owner);
-      if (signal?.aborted) {
-        this.#report('aborted', request, owner, 0, signal.reason);
-        return Promise.reject(signal.reason);
-      }
-      if (timeout === 0) {
-        const error = new TimeoutError(`${this.resource} is not available now (timeout 0)`, 0);
-        this.#report('timeout', request, owner, 0, error);
-        return Promise.reject(error);
-      }
-    } else {
-      owner = resolveOwner(undefined);
+    // The common call, without options, is kept short so that TurboFan inlines it (and the
+    // waiter's constructor) into the primitive's acquire.
+    if (options !== undefined) return this.#enqueueWith(request, options);
+    const waiter = new Waiter<R, V>(this, request, DEFAULT_PRIORITY, resolveOwner(undefined), undefined);
+    const promise = new Promise<V>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.rejectPromise = reject;
+    });
+    this.#link(waiter);
+    if (observing) this.#report('wait', request, waiter.owner, waiter.enqueuedAt, undefined);
+    return promise;
+  }
+
+  #enqueueWith(request: R, options: AcquireOptions): Promise<V> {
+    const signal = options.signal;
+    const timeout = options.timeout;
+    const owner = resolveOwner(options.owner);
+    if (signal?.aborted) {
+      this.#report('aborted', request, owner, 0, signal.reason);
+      return Promise.reject(signal.reason);
     }
-    const waiter = new Waiter<R, V>(this, request, priority, owner, signal);
-    // A shared executor instead of a closure per waiter: one allocation less on every wait.
-    const promise = new Promise<V>(captureResolvers);
-    waiter.resolve = capturedResolve as (value: V) => void;
-    waiter.rejectPromise = capturedReject!;
-    capturedResolve = capturedReject = undefined;
+    if (timeout === 0) {
+      const error = new TimeoutError(`${this.resource} is not available now (timeout 0)`, 0);
+      this.#report('timeout', request, owner, 0, error);
+      return Promise.reject(error);
+    }
+    const waiter = new Waiter<R, V>(this, request, options.priority ?? DEFAULT_PRIORITY, owner, signal);
+    const promise = new Promise<V>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.rejectPromise = reject;
+    });
     this.#link(waiter);
     if (signal !== undefined) signal.addEventListener('abort', waiter);
     if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
@@ -292,28 +299,32 @@ export class WaitQueue<R, V> {
 
   #link(waiter: Waiter<R, V>): void {
     const buckets = this.#buckets;
-    let bucket: Bucket<R, V> | undefined;
-    let index = buckets.length;
-    // Scan from the least urgent end: most waiters share the last (or only) priority.
-    while (index > 0) {
-      const candidate = buckets[index - 1]!;
-      if (candidate.priority === waiter.priority) {
-        bucket = candidate;
-        break;
-      }
-      if (candidate.priority < waiter.priority) break;
-      index--;
-    }
-    if (bucket === undefined) {
-      bucket = { priority: waiter.priority, head: undefined, tail: undefined };
-      buckets.splice(index, 0, bucket);
-    }
+    // Most waiters share the last (or only) priority.
+    let bucket = buckets[buckets.length - 1];
+    if (bucket === undefined || bucket.priority !== waiter.priority) bucket = this.#bucketFor(waiter.priority);
     waiter.bucket = bucket;
-    waiter.prev = bucket.tail;
-    if (bucket.tail === undefined) bucket.head = waiter;
-    else bucket.tail.next = waiter;
+    const tail = bucket.tail;
+    waiter.prev = tail;
+    if (tail === undefined) bucket.head = waiter;
+    else tail.next = waiter;
     bucket.tail = waiter;
     this.#size++;
+  }
+
+  // The bucket of `priority`, created (in priority order) if there is none.
+  #bucketFor(priority: number): Bucket<R, V> {
+    const buckets = this.#buckets;
+    let index = buckets.length;
+    // Scan from the least urgent end.
+    while (index > 0) {
+      const candidate = buckets[index - 1]!;
+      if (candidate.priority === priority) return candidate;
+      if (candidate.priority < priority) break;
+      index--;
+    }
+    const bucket: Bucket<R, V> = { priority, head: undefined, tail: undefined };
+    buckets.splice(index, 0, bucket);
+    return bucket;
   }
 
   #unlink(waiter: Waiter<R, V>): void {

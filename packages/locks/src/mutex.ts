@@ -75,28 +75,30 @@ export class Mutex implements Lock {
   #queue: Queue | undefined = undefined;
 
   static {
+    // The hot functions below are kept small so that TurboFan inlines them (and the lease
+    // constructors they call) into the caller's code.
     unlock = (mutex) => {
-      const waiter = mutex.#queue?.first;
-      if (waiter === undefined) {
-        mutex.#state = -mutex.#state;
-        return;
-      }
+      const queue = mutex.#queue;
+      if (queue === undefined || queue.size === 0) mutex.#state = -mutex.#state;
+      else handOff(mutex, queue);
+    };
+
+    const handOff = (mutex: Mutex, queue: Queue): void => {
       // Direct hand-off: the mutex stays held and the waiter owns it from this moment.
+      const waiter = queue.first!;
       const fence = ++mutex.#state;
-      mutex.#queue!.grant(waiter, newLease(mutex, fence, waiter.request?.holdTimeout, waiter.owner, waiter.enqueuedAt));
+      queue.grant(waiter, newLease(mutex, fence, waiter.request?.holdTimeout, waiter.owner, waiter.enqueuedAt));
     };
 
     newLease = (mutex, fence, holdTimeout, owner, waitStart) => {
       const config = mutex.#config;
-      let resource: string;
-      let limit = 0;
-      if (typeof config === 'string') resource = config;
-      else {
-        resource = mutex.name;
-        if (config !== undefined) limit = config.holdTimeout;
-      }
-      const trace = observing ? { lock: mutex, mode: 'exclusive', owner, waitStart } : undefined;
-      return new MutexLease(mutex, resource, fence, holdTimeout ?? limit, trace);
+      return new MutexLease(
+        mutex,
+        typeof config === 'string' ? config : mutex.name,
+        fence,
+        holdTimeout ?? (typeof config === 'object' ? config.holdTimeout : 0),
+        observing ? { lock: mutex, mode: 'exclusive', owner, waitStart } : undefined,
+      );
     };
 
     acquireSlow = (mutex, options) => {
@@ -164,10 +166,14 @@ export class Mutex implements Lock {
    * ```
    */
   acquire(options?: LockAcquireOptions): Promise<Lease> {
-    const state = this.#state;
-    if (options === undefined && state <= 0) {
-      this.#state = 1 - state;
-      return Promise.resolve(newLease(this, 1 - state, undefined, undefined, 0));
+    if (options === undefined) {
+      const state = this.#state;
+      if (state <= 0) {
+        this.#state = 1 - state;
+        return Promise.resolve(newLease(this, 1 - state, undefined, undefined, 0));
+      }
+      const queue = this.#queue;
+      if (queue !== undefined) return queue.enqueue(undefined);
     }
     return acquireSlow(this, options);
   }

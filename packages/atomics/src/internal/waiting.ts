@@ -29,10 +29,11 @@ export type Attempt<T> = T | typeof NOT_YET;
  */
 export function blockUntil<T>(attempt: () => Attempt<T>, events: EventCount, timeout: number): Attempt<T> {
   const { waitSync } = eventCountInternals;
+  // The caller has just failed once: pause before each retry.
   for (let i = 0; i < SPIN_ATTEMPTS; i++) {
+    pause(BACKOFF);
     const result = attempt();
     if (result !== NOT_YET) return result;
-    pause(BACKOFF);
   }
   const deadline = deadlineOf(timeout);
   for (;;) {

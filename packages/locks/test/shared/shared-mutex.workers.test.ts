@@ -163,6 +163,7 @@ describe('async waits keep their thread alive', () => {
     const mutex = new SharedMutex();
     const lease = await mutex.acquire();
     const worker = new TestWorker('scenario.mjs', { scenario: 'async-acquire', mutex: mutex.handle });
+    expect(await worker.next()).toEqual({ waiting: true });
     await pause(300);
     expect(worker.hasExited).toBe(false);
     await lease.release();

@@ -39,6 +39,7 @@ describe('shared coordination primitives across worker threads', () => {
     const latch = new SharedCountDownLatch(WORKERS);
     const waiter = new TestWorker('scenario.mjs', { scenario: 'latch-wait-async', latch: latch.handle });
     const opened = latch.wait({ timeout: 10_000 });
+    expect(await waiter.next()).toEqual({ waiting: true });
     await pause(200);
     expect(waiter.hasExited).toBe(false); // its pending async wait keeps it alive
     for (let i = 0; i < WORKERS; i++)
@@ -161,6 +162,7 @@ describe('shared coordination primitives across worker threads', () => {
     const semaphore = new SharedSemaphore(2);
     const held = await semaphore.acquire(2);
     const worker = new TestWorker('scenario.mjs', { scenario: 'semaphore-wait-async', semaphore: semaphore.handle });
+    expect(await worker.next()).toEqual({ waiting: true });
     await pause(300);
     expect(worker.hasExited).toBe(false);
     await held.release();

@@ -23,7 +23,9 @@ switch (scenario) {
   }
   case 'async-acquire': {
     // Nothing else keeps this thread alive: only the pending acquire() does.
-    const lease = await mutex.acquire();
+    const pending = mutex.acquire();
+    parentPort.postMessage({ waiting: true });
+    const lease = await pending;
     parentPort.postMessage({ acquired: true, token: lease.token, ownerDied: lease.ownerDied });
     await lease.release();
     break;

@@ -27,7 +27,9 @@ switch (scenario) {
   }
   case 'latch-wait-async': {
     // Only the pending wait keeps this thread alive.
-    await SharedCountDownLatch.from(workerData.latch).wait();
+    const opened = SharedCountDownLatch.from(workerData.latch).wait();
+    parentPort.postMessage({ waiting: true });
+    await opened;
     parentPort.postMessage({ passed: true });
     break;
   }
@@ -94,7 +96,9 @@ switch (scenario) {
   }
   case 'semaphore-wait-async': {
     const semaphore = SharedSemaphore.from(workerData.semaphore);
-    const lease = await semaphore.acquire(2);
+    const pending = semaphore.acquire(2);
+    parentPort.postMessage({ waiting: true });
+    const lease = await pending;
     parentPort.postMessage({ acquired: true, permits: lease.permits, token: lease.token });
     await lease.release();
     break;
