@@ -1,6 +1,7 @@
 /**
- * The benchmark harness API for suites: `defineSuite` declares tasks and targets, `SkipSuite`
- * lets a suite bow out when a server is missing, `floorTasks` adds the shared floors to a group.
+ * The benchmark harness API for suites: `defineSuite` declares tasks, targets and optional extra
+ * measurements, `SkipSuite` lets a suite bow out when a server is missing, `floorTasks` adds the
+ * shared floors to a group.
  * Measuring lives in measure.ts, rendering in report.ts, the command line in run.ts.
  *
  * Every task runs a fixed batch of operations per call, because one call of a sub-microsecond
@@ -48,6 +49,49 @@ export interface BenchmarkTarget {
   readonly note?: string;
 }
 
+/**
+ * A number a suite measures itself, beside the per-task timings: a rate, a count, a latency
+ * percentile of its own loop. Returned by the suite's `measurements` function.
+ */
+export interface Measurement {
+  /** Unique within the suite; measurement targets refer to it by this name. */
+  readonly name: string;
+  /** `NaN` (stored as null) when it could not be measured. */
+  readonly value: number;
+  /** Printed after the value, e.g. `commands/s`, `µs`, `%`. */
+  readonly unit: string;
+  /** How it was measured, in a few words. */
+  readonly note?: string;
+}
+
+/**
+ * A bound on a measurement: its value, or with `vs` its ratio to another measurement
+ * (`value of measurement / value of vs`). Checked after the run; a missing measurement fails it.
+ */
+export interface MeasurementTarget {
+  readonly measurement: string;
+  readonly vs?: string;
+  readonly atMost?: number;
+  readonly atLeast?: number;
+  /** Where the target comes from, e.g. "issue 5". */
+  readonly note?: string;
+}
+
+/** What a suite's `measurements` function is given: the timings measured so far. */
+export interface MeasurementContext {
+  /**
+   * Median per-operation time of a task, in nanoseconds (`NaN` when the task failed).
+   * @param task - the task's name
+   * @param group - needed when the name occurs in several groups
+   */
+  p50Ns(task: string, group?: string): number;
+}
+
+/** Whether a target bounds a measurement rather than the ratio of two tasks. */
+export function isMeasurementTarget(target: BenchmarkTarget | MeasurementTarget): target is MeasurementTarget {
+  return 'measurement' in target;
+}
+
 /** What a suite file default-exports (through `defineSuite`). */
 export interface SuiteDefinition {
   /** File-safe name; results go to benchmarks/results/<name>.json. */
@@ -62,7 +106,15 @@ export interface SuiteDefinition {
    */
   readonly teardown?: () => unknown;
   readonly tasks: readonly BenchmarkTask[];
-  readonly targets?: readonly BenchmarkTarget[];
+  /** Task-ratio targets and, optionally, measurement targets. */
+  readonly targets?: readonly (BenchmarkTarget | MeasurementTarget)[];
+  /**
+   * Extra numbers the suite measures itself (optional). Runs once after every task (in quick
+   * mode too, so keep it short there), before `teardown`; the values are stored with the
+   * timings, rendered in their own table, and can be bounded by measurement targets. A throw
+   * fails the run like a task that throws.
+   */
+  readonly measurements?: (context: MeasurementContext) => readonly Measurement[] | Promise<readonly Measurement[]>;
   /** Full mode: measured time budget per task in ms (default 1000). */
   readonly time?: number;
   /** Full mode: minimum number of samples per task (default 64). */
@@ -157,13 +209,23 @@ export function defineSuite(definition: SuiteDefinition): Suite {
     if (seen.has(key)) fail(`${label} occurs twice in group "${task.group}"`);
     seen.add(key);
   }
+  if (definition.measurements !== undefined && typeof definition.measurements !== 'function') {
+    fail('measurements must be a function');
+  }
   for (const target of definition.targets ?? []) {
-    if (target.atMost === undefined && target.atLeast === undefined) {
-      fail(`target "${target.task}" vs "${target.vs}" needs atMost and/or atLeast`);
+    const label = isMeasurementTarget(target)
+      ? `measurement target "${String(target.measurement)}"`
+      : `target "${target.task}" vs "${target.vs}"`;
+    if (target.atMost === undefined && target.atLeast === undefined) fail(`${label} needs atMost and/or atLeast`);
+    if (target.atMost !== undefined) checkPositive(target.atMost, `${label}: atMost`, false);
+    if (target.atLeast !== undefined) checkPositive(target.atLeast, `${label}: atLeast`, false);
+    if (isMeasurementTarget(target)) {
+      // Measurement names are known only once the suite ran; a missing one fails the target then.
+      if (typeof target.measurement !== 'string' || target.measurement === '') fail(`${label}: name a measurement`);
+      if (definition.measurements === undefined) fail(`${label}: the suite has no measurements function`);
+    } else {
+      resolveTarget(definition.tasks, target);
     }
-    if (target.atMost !== undefined) checkPositive(target.atMost, 'target atMost', false);
-    if (target.atLeast !== undefined) checkPositive(target.atLeast, 'target atLeast', false);
-    resolveTarget(definition.tasks, target);
   }
   return Object.freeze({ ...definition, [suiteBrand]: true as const });
 }

@@ -5,7 +5,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { Bench, type FnOptions } from 'tinybench';
-import { type BenchmarkTarget, resolveTarget, type Suite, type TaskKind } from './harness.ts';
+import {
+  type BenchmarkTarget,
+  isMeasurementTarget,
+  type Measurement,
+  type MeasurementTarget,
+  resolveTarget,
+  type Suite,
+  type TaskKind,
+} from './harness.ts';
 
 /** Per-operation statistics of one task, in nanoseconds per operation. */
 export interface TaskResult {
@@ -29,12 +37,21 @@ export interface TaskResult {
   readonly error?: string;
 }
 
-export interface TargetResult extends BenchmarkTarget {
+export interface TaskTargetResult extends BenchmarkTarget {
   readonly group: string;
   /** `null` when one of the two tasks failed. */
   readonly ratio: number | null;
   readonly pass: boolean;
 }
+
+export interface MeasurementTargetResult extends MeasurementTarget {
+  /** The measurement's value, or its ratio to `vs`; `null` when missing or not a number. */
+  readonly ratio: number | null;
+  readonly pass: boolean;
+}
+
+/** A checked target: on two tasks' medians, or on a measurement. */
+export type TargetResult = TaskTargetResult | MeasurementTargetResult;
 
 export interface MachineInfo {
   readonly cpu: string;
@@ -59,6 +76,10 @@ export interface SuiteResult {
   readonly settings: { readonly timeMs: number; readonly warmupTimeMs: number; readonly iterations: number };
   readonly durationMs: number;
   readonly groups: readonly { readonly name: string; readonly tasks: readonly TaskResult[] }[];
+  /** What the suite's `measurements` function returned (absent when it has none). */
+  readonly measurements?: readonly Measurement[];
+  /** Set when the `measurements` function threw. */
+  readonly measurementsError?: string;
   readonly targets: readonly TargetResult[];
 }
 
@@ -92,11 +113,12 @@ function median(result: Pick<TaskResult, 'error' | 'p50Ns'> | undefined): number
 
 /**
  * Runs every group of a suite in this process: setup, then each group's tasks in declaration
- * order, then teardown (always).
+ * order, then the suite's `measurements` function if it has one, then teardown (always).
  *
  * @param suite - from `defineSuite`.
  * @param options - quick or full mode.
- * @returns the statistics, ratios and target verdicts; a task that threw carries `error`.
+ * @returns the statistics, ratios, measurements and target verdicts; a task that threw carries
+ *   `error`, a `measurements` function that threw leaves `measurementsError`.
  * @throws SkipSuite from the suite's setup, or whatever setup/teardown threw.
  */
 export async function runSuite(suite: Suite, options: RunOptions): Promise<SuiteResult> {
@@ -108,6 +130,8 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Suite
     : { timeMs: suite.time ?? 1000, warmupTimeMs: 250, iterations: suite.iterations ?? 64, warmupIterations: 16 };
   const gc = (globalThis as { gc?: () => void }).gc;
   const groups: { name: string; tasks: TaskResult[] }[] = [];
+  let measurements: readonly Measurement[] | undefined;
+  let measurementsError: string | undefined;
   try {
     // Inside the try: a setup that fails halfway (one of three servers started) still gets its teardown.
     await suite.setup?.();
@@ -177,22 +201,42 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Suite
       }));
       groups.push({ name: groupName, tasks: withRatios });
     }
+    if (suite.measurements !== undefined) {
+      options.onGroup?.('measurements');
+      const p50Ns = (task: string, group?: string): number =>
+        median(
+          groups
+            .filter((g) => group === undefined || g.name === group)
+            .flatMap((g) => g.tasks)
+            .find((t) => t.name === task),
+        );
+      try {
+        measurements = [...(await suite.measurements({ p50Ns }))];
+      } catch (error) {
+        measurementsError = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      }
+    }
   } finally {
     await suite.teardown?.();
   }
   const find = (group: string, name: string): TaskResult | undefined =>
     groups.find((g) => g.name === group)?.tasks.find((t) => t.name === name);
-  const targets: TargetResult[] = (suite.targets ?? []).flatMap((target) =>
-    resolveTarget(suite.tasks, target).map(({ group, vsGroup }) => {
+  const measured = (name: string | undefined): number =>
+    name === undefined ? 1 : (measurements?.find((m) => m.name === name)?.value ?? Number.NaN);
+  const check = (ratio: number, bounds: { atMost?: number; atLeast?: number }): boolean =>
+    Number.isFinite(ratio) &&
+    (bounds.atMost === undefined || ratio <= bounds.atMost) &&
+    (bounds.atLeast === undefined || ratio >= bounds.atLeast);
+  const targets: TargetResult[] = (suite.targets ?? []).flatMap((target): TargetResult[] => {
+    if (isMeasurementTarget(target)) {
+      const ratio = measured(target.measurement) / measured(target.vs);
+      return [{ ...target, ratio: Number.isFinite(ratio) ? ratio : null, pass: check(ratio, target) }];
+    }
+    return resolveTarget(suite.tasks, target).map(({ group, vsGroup }) => {
       const ratio = median(find(group, target.task)) / median(find(vsGroup, target.vs));
-      const valid = Number.isFinite(ratio);
-      const pass =
-        valid &&
-        (target.atMost === undefined || ratio <= target.atMost) &&
-        (target.atLeast === undefined || ratio >= target.atLeast);
-      return { ...target, group, ratio: valid ? ratio : null, pass };
-    }),
-  );
+      return { ...target, group, ratio: Number.isFinite(ratio) ? ratio : null, pass: check(ratio, target) };
+    });
+  });
   return {
     suite: suite.name,
     title: suite.title,
@@ -203,6 +247,8 @@ export async function runSuite(suite: Suite, options: RunOptions): Promise<Suite
     settings: { timeMs: settings.timeMs, warmupTimeMs: settings.warmupTimeMs, iterations: settings.iterations },
     durationMs: Math.round(performance.now() - started),
     groups,
+    ...(measurements === undefined ? {} : { measurements }),
+    ...(measurementsError === undefined ? {} : { measurementsError }),
     targets,
   };
 }

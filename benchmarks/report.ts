@@ -7,6 +7,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Measurement } from './harness.ts';
 import { RESULTS_DIR, type SuiteResult, type TargetResult, type TaskResult } from './measure.ts';
 
 /** The generated document. */
@@ -102,10 +103,38 @@ export function renderGroup(name: string, tasks: readonly TaskResult[]): string[
   return lines;
 }
 
+/**
+ * Formats a measurement's value with three significant digits and its unit.
+ *
+ * @param value - the value; null or NaN when it was not measured.
+ * @param unit - e.g. "commands/s".
+ * @returns e.g. "0.102 commands/s"; "n/a" when not a number.
+ */
+export function formatMeasurement(value: Num, unit: string): string {
+  return valid(value) ? `${significant(value)} ${unit}` : 'n/a';
+}
+
+/**
+ * Renders a suite's own measurements as a Markdown table.
+ *
+ * @param measurements - from the result (absent when the suite has none).
+ * @param error - the `measurements` function's error, if it threw.
+ * @returns Markdown lines (empty when there is nothing to show).
+ */
+export function renderMeasurements(measurements: readonly Measurement[] | undefined, error?: string): string[] {
+  if (measurements === undefined && error === undefined) return [];
+  const lines = ['#### Measurements', '', row(['measurement', 'value', 'note']), row(['---', '---:', '---'])];
+  for (const m of measurements ?? []) lines.push(row([m.name, formatMeasurement(m.value, m.unit), m.note ?? '']));
+  if (error !== undefined) lines.push('', `FAILED measurements: ${error.split('\n')[0] ?? ''}`);
+  return lines;
+}
+
 function requirement(target: TargetResult): string {
+  const format = (bound: number): string =>
+    'measurement' in target && target.vs === undefined ? significant(bound) : formatRatio(bound);
   const parts: string[] = [];
-  if (target.atLeast !== undefined) parts.push(`>= ${formatRatio(target.atLeast)}`);
-  if (target.atMost !== undefined) parts.push(`<= ${formatRatio(target.atMost)}`);
+  if (target.atLeast !== undefined) parts.push(`>= ${format(target.atLeast)}`);
+  if (target.atMost !== undefined) parts.push(`<= ${format(target.atMost)}`);
   return parts.join(' and ');
 }
 
@@ -124,9 +153,16 @@ export function renderTargets(targets: readonly TargetResult[]): string[] {
     row(['---', '---', '---', '---:', '---', '---', '---']),
   ];
   for (const t of targets) {
-    lines.push(
-      row([t.task, t.vs, t.group, formatRatio(t.ratio), requirement(t), t.pass ? 'PASS' : 'FAIL', t.note ?? '']),
-    );
+    const verdict = t.pass ? 'PASS' : 'FAIL';
+    if ('measurement' in t) {
+      // A bound on a measurement's own value prints the value; one with `vs` prints the ratio.
+      const measured = t.vs === undefined ? (valid(t.ratio) ? significant(t.ratio) : 'n/a') : formatRatio(t.ratio);
+      lines.push(
+        row([t.measurement, t.vs ?? '(value)', 'measurements', measured, requirement(t), verdict, t.note ?? '']),
+      );
+    } else {
+      lines.push(row([t.task, t.vs, t.group, formatRatio(t.ratio), requirement(t), verdict, t.note ?? '']));
+    }
   }
   return lines;
 }
@@ -147,7 +183,8 @@ export function describeRun(result: SuiteResult): string {
 }
 
 /**
- * Renders a whole suite: heading, run facts, one table per group, then the targets.
+ * Renders a whole suite: heading, run facts, one table per group, the suite's own measurements,
+ * then the targets.
  *
  * @param result - a suite result.
  * @returns Markdown text ending in a newline.
@@ -157,6 +194,8 @@ export function renderSuite(result: SuiteResult): string {
   if (result.description !== undefined) lines.push(result.description, '');
   lines.push(describeRun(result), '');
   for (const group of result.groups) lines.push(...renderGroup(group.name, group.tasks), '');
+  const measurements = renderMeasurements(result.measurements, result.measurementsError);
+  if (measurements.length > 0) lines.push(...measurements, '');
   const targets = renderTargets(result.targets);
   if (targets.length > 0) lines.push(...targets, '');
   return `${lines.join('\n')}\n`;
@@ -172,7 +211,10 @@ divides by the batch. \`p99\` is the 99th percentile of those batch averages, so
 of single operations inside a batch. A ratio column \`vs X\` is this task's median per-operation
 time divided by X's, measured in the same process run: \`2x\` means twice as slow as X, \`0.5x\`
 twice as fast. Numbers from different machines, or from different runs, are not comparable;
-ratios within one table are. See benchmarks/README.md for how to run and add suites.
+ratios within one table are. A suite's **Measurements** table holds numbers it measured itself
+besides the timings (rates, counts, latencies of its own loops), each with its unit; a target on a
+measurement bounds its value, or with a \`vs\` its ratio to another measurement. See
+benchmarks/README.md for how to run and add suites.
 `;
 
 /**

@@ -86,7 +86,10 @@ async function runChild(file: string): Promise<number> {
   console.log(`wrote ${await writeResult(result)}`);
   const errored = result.groups.flatMap((g) => g.tasks).filter((t) => t.error !== undefined);
   for (const task of errored) console.error(`[${suite.name}] task "${task.name}" threw:\n${task.error}`);
-  if (errored.length > 0) return EXIT.error;
+  if (result.measurementsError !== undefined) {
+    console.error(`[${suite.name}] measurements threw:\n${result.measurementsError}`);
+  }
+  if (errored.length > 0 || result.measurementsError !== undefined) return EXIT.error;
   const failed = result.targets.filter((t) => !t.pass);
   return failed.length > 0 && values.strict ? EXIT.targetsFailed : EXIT.ok;
 }

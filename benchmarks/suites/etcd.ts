@@ -17,7 +17,9 @@
 import { type EtcdLease, EtcdLock, Session } from '@cf/distributed-etcd';
 import { type EtcdCluster, etcdAvailable, startEtcd } from '@cf/test-servers/etcd';
 import { Etcd3 } from 'etcd3';
-import { type BenchmarkTask, defineSuite, SkipSuite } from '../harness.ts';
+import { type BenchmarkTask, defineSuite, type Measurement, SkipSuite } from '../harness.ts';
+import { rpcsPerOperation } from '../lib/etcd.ts';
+import { busyWaitReference, concurrentTask, lazy, sequentialTask, sleep } from '../lib/tasks.ts';
 
 const TTL_SECONDS = 60;
 const SEQUENTIAL = 10;
@@ -30,12 +32,6 @@ function connect(): Etcd3 {
   const client = new Etcd3({ hosts: [...etcd!.endpoints] });
   clients.push(client);
   return client;
-}
-
-/** Lazily built per task, after setup has started etcd. */
-function lazy<T>(make: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= make());
 }
 
 const main = lazy(connect);
@@ -62,43 +58,16 @@ async function etcd3Lock(client: Etcd3, key: string): Promise<void> {
 const SEQ = `sequential acquire+release, uncontended (${SEQUENTIAL} per sample)`;
 const ours = lazy(async () => new EtcdLock(main(), 'seq-ours', { session: await session() }));
 const sequential: BenchmarkTask[] = [
-  {
-    group: SEQ,
-    kind: 'floor',
-    name: 'etcd put (1 write round trip)',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      for (let i = 0; i < SEQUENTIAL; i++) await main().put('seq-put').value('x');
-    },
-  },
-  {
-    group: SEQ,
-    kind: 'floor',
-    name: 'hand-written lock (grant + create-if-absent txn + revoke)',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      for (let i = 0; i < SEQUENTIAL; i++) await handWritten(main(), 'seq-floor');
-    },
-  },
-  {
-    group: SEQ,
-    kind: 'ours',
-    name: '@cf EtcdLock (open session)',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      const lock = await ours();
-      for (let i = 0; i < SEQUENTIAL; i++) await (await lock.acquire()).release();
-    },
-  },
-  {
-    group: SEQ,
-    kind: 'peer',
-    name: 'etcd3 Lock',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      for (let i = 0; i < SEQUENTIAL; i++) await etcd3Lock(main(), 'seq-etcd3');
-    },
-  },
+  sequentialTask(SEQ, 'floor', 'etcd put (1 write round trip)', SEQUENTIAL, async () => {
+    await main().put('seq-put').value('x');
+  }),
+  sequentialTask(SEQ, 'floor', 'hand-written lock (grant + create-if-absent txn + revoke)', SEQUENTIAL, () =>
+    handWritten(main(), 'seq-floor'),
+  ),
+  sequentialTask(SEQ, 'ours', '@cf EtcdLock (open session)', SEQUENTIAL, async () =>
+    (await (await ours()).acquire()).release(),
+  ),
+  sequentialTask(SEQ, 'peer', 'etcd3 Lock', SEQUENTIAL, () => etcd3Lock(main(), 'seq-etcd3')),
 ];
 
 const names = Array.from({ length: CONCURRENT }, (_, i) => `many-${i}`);
@@ -108,31 +77,11 @@ const oursMany = lazy(async () => {
 });
 const MANY = `${CONCURRENT} concurrent callers on distinct names`;
 const concurrent: BenchmarkTask[] = [
-  {
-    group: MANY,
-    kind: 'floor',
-    name: 'hand-written lock x20',
-    batch: CONCURRENT,
-    fn: () => Promise.all(names.map((n) => handWritten(main(), `${n}-floor`))),
-    async: true,
-  },
-  {
-    group: MANY,
-    kind: 'ours',
-    name: '@cf EtcdLock x20 (open session)',
-    batch: CONCURRENT,
-    fn: async () => {
-      await Promise.all((await oursMany()).map(async (lock) => (await lock.acquire()).release()));
-    },
-  },
-  {
-    group: MANY,
-    kind: 'peer',
-    name: 'etcd3 Lock x20',
-    batch: CONCURRENT,
-    fn: () => Promise.all(names.map((n) => etcd3Lock(main(), `${n}-etcd3`))),
-    async: true,
-  },
+  concurrentTask(MANY, 'floor', 'hand-written lock x20', CONCURRENT, (i) => handWritten(main(), `${names[i]}-floor`)),
+  concurrentTask(MANY, 'ours', '@cf EtcdLock x20 (open session)', CONCURRENT, async (i) =>
+    (await (await oursMany())[i]!.acquire()).release(),
+  ),
+  concurrentTask(MANY, 'peer', 'etcd3 Lock x20', CONCURRENT, (i) => etcd3Lock(main(), `${names[i]}-etcd3`)),
 ];
 
 interface Slot {
@@ -141,8 +90,6 @@ interface Slot {
   lease: EtcdLease;
   waiting: Promise<EtcdLease> | undefined;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function requeue(slot: Slot): void {
   slot.waiting = slot.sides[slot.holder === 0 ? 1 : 0].acquire();
@@ -218,18 +165,42 @@ const handoff: BenchmarkTask[] = [
       await main().put('handoff-put').value('x');
     },
   },
-  {
-    group: HANDOFF,
-    kind: 'floor',
-    name: '1 ms reference (busy wait)',
-    fn: () => {
-      const start = performance.now();
-      while (performance.now() - start < 1);
-    },
-  },
+  busyWaitReference(HANDOFF),
   handoffTask('@cf EtcdLock handoff', true),
   handoffTask('@cf EtcdLock handoff, previous holder re-queueing meanwhile', false),
 ];
+
+const RPCS_OURS = 'etcd RPCs per acquire+release, @cf EtcdLock (open session)';
+const RPCS_PEER = 'etcd RPCs per acquire+release, etcd3 Lock';
+const HANDOFF_P50 = 'handoff p50, @cf EtcdLock';
+
+/** What the timings cannot show: calls per lock as etcd counts them, and the handoff p50 itself. */
+async function measurements(context: { p50Ns(task: string, group?: string): number }): Promise<Measurement[]> {
+  const endpoint = etcd!.endpoints[0]!;
+  const lock = await ours();
+  const note =
+    "gRPC calls etcd started on KV, Lease and Watch (a stream counts once), from etcd's /metrics, 50 in a row";
+  return [
+    {
+      name: RPCS_OURS,
+      value: await rpcsPerOperation(endpoint, 50, async () => (await lock.acquire()).release()),
+      unit: 'calls',
+      note,
+    },
+    {
+      name: RPCS_PEER,
+      value: await rpcsPerOperation(endpoint, 50, () => etcd3Lock(main(), 'rpc-etcd3')),
+      unit: 'calls',
+      note,
+    },
+    {
+      name: HANDOFF_P50,
+      value: context.p50Ns('@cf EtcdLock handoff', HANDOFF) / 1000,
+      unit: 'µs',
+      note: 'median of the handoff task above',
+    },
+  ];
+}
 
 export default defineSuite({
   name: 'etcd',
@@ -250,6 +221,7 @@ export default defineSuite({
     await etcd?.stop();
   },
   tasks: [...sequential, ...concurrent, ...handoff],
+  measurements,
   targets: [
     { task: '@cf EtcdLock (open session)', vs: 'etcd3 Lock', atMost: 0.7, note: 'issue 6: 2 RPCs instead of 4' },
     {
@@ -265,5 +237,7 @@ export default defineSuite({
       atMost: 2,
       note: 'issue 6: p50 <= 2 round trips',
     },
+    { measurement: RPCS_OURS, atMost: 2, note: 'issue 6: 2 RPCs per lock' },
+    { measurement: RPCS_OURS, vs: RPCS_PEER, atMost: 0.5, note: 'issue 6: instead of 4' },
   ],
 });

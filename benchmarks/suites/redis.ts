@@ -20,7 +20,9 @@ import {
 import { Redlock as SesameRedlock } from '@sesamecare-oss/redlock';
 import { Redis } from 'ioredis';
 import { Mutex as SemaphoreMutex } from 'redis-semaphore';
-import { type BenchmarkTask, defineSuite, SkipSuite } from '../harness.ts';
+import { type BenchmarkTask, defineSuite, type Measurement, SkipSuite } from '../harness.ts';
+import { redlockRaiseCost, waiterCommandsPerSecond } from '../lib/redis.ts';
+import { concurrentTask, lazy, sequentialTask, sleep } from '../lib/tasks.ts';
 
 // redlock 4 ships no types; this is the part used here.
 interface RedlockV4Lock {
@@ -46,12 +48,6 @@ function connect(index: number): Redis {
   const client = new Redis(server.port, server.host);
   clients.push(client);
   return client;
-}
-
-/** Lazily built per task, after setup has started the servers. */
-function lazy<T>(make: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= make());
 }
 
 const main = lazy(() => connect(0));
@@ -92,59 +88,18 @@ const semaphoreMutex = lazy(() => new SemaphoreMutex(main(), 'seq-rs', {}));
 
 const SEQ = `sequential acquire+release (${SEQUENTIAL} per sample)`;
 const sequential: BenchmarkTask[] = [
-  {
-    group: SEQ,
-    kind: 'floor',
-    name: 'hand-written SET NX PX + EVALSHA delete',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      const client = main();
-      for (let i = 0; i < SEQUENTIAL; i++) await floorOnce(client, 'seq-floor');
-    },
-  },
-  {
-    group: SEQ,
-    kind: 'ours',
-    name: '@cf RedisLock',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      const lock = ours();
-      for (let i = 0; i < SEQUENTIAL; i++) await (await lock.acquire()).release();
-    },
-  },
-  {
-    group: SEQ,
-    kind: 'peer',
-    name: 'redlock 4',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      const lock = redlockV4();
-      for (let i = 0; i < SEQUENTIAL; i++) await (await lock.lock('seq-v4', TTL)).unlock();
-    },
-  },
-  {
-    group: SEQ,
-    kind: 'peer',
-    name: '@sesamecare-oss/redlock',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      const lock = sesame();
-      for (let i = 0; i < SEQUENTIAL; i++) await (await lock.acquire(['seq-sesame'], TTL)).release();
-    },
-  },
-  {
-    group: SEQ,
-    kind: 'peer',
-    name: 'redis-semaphore Mutex',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      const mutex = semaphoreMutex();
-      for (let i = 0; i < SEQUENTIAL; i++) {
-        await mutex.acquire();
-        await mutex.release();
-      }
-    },
-  },
+  sequentialTask(SEQ, 'floor', 'hand-written SET NX PX + EVALSHA delete', SEQUENTIAL, () =>
+    floorOnce(main(), 'seq-floor'),
+  ),
+  sequentialTask(SEQ, 'ours', '@cf RedisLock', SEQUENTIAL, async () => (await ours().acquire()).release()),
+  sequentialTask(SEQ, 'peer', 'redlock 4', SEQUENTIAL, async () => (await redlockV4().lock('seq-v4', TTL)).unlock()),
+  sequentialTask(SEQ, 'peer', '@sesamecare-oss/redlock', SEQUENTIAL, async () =>
+    (await sesame().acquire(['seq-sesame'], TTL)).release(),
+  ),
+  sequentialTask(SEQ, 'peer', 'redis-semaphore Mutex', SEQUENTIAL, async () => {
+    await semaphoreMutex().acquire();
+    await semaphoreMutex().release();
+  }),
 ];
 
 const keys = Array.from({ length: CONCURRENT }, (_, i) => `many-${i}`);
@@ -152,52 +107,21 @@ const ourMany = lazy(() => keys.map((k) => new RedisLock(main(), k, { ttl: TTL }
 const semaphoreMany = lazy(() => keys.map((k) => new SemaphoreMutex(main(), `${k}-rs`, {})));
 const MANY = `${CONCURRENT} concurrent callers on distinct keys`;
 const concurrent: BenchmarkTask[] = [
-  {
-    group: MANY,
-    kind: 'floor',
-    name: 'hand-written SET NX PX + EVALSHA delete',
-    batch: CONCURRENT,
-    fn: () => Promise.all(keys.map((k) => floorOnce(main(), `${k}-floor`))),
-    async: true,
-  },
-  {
-    group: MANY,
-    kind: 'ours',
-    name: '@cf RedisLock',
-    batch: CONCURRENT,
-    fn: () => Promise.all(ourMany().map(async (lock) => (await lock.acquire()).release())),
-    async: true,
-  },
-  {
-    group: MANY,
-    kind: 'peer',
-    name: 'redlock 4',
-    batch: CONCURRENT,
-    fn: () => Promise.all(keys.map(async (k) => (await redlockV4().lock(`${k}-v4`, TTL)).unlock())),
-    async: true,
-  },
-  {
-    group: MANY,
-    kind: 'peer',
-    name: '@sesamecare-oss/redlock',
-    batch: CONCURRENT,
-    fn: () => Promise.all(keys.map(async (k) => (await sesame().acquire([`${k}-sesame`], TTL)).release())),
-    async: true,
-  },
-  {
-    group: MANY,
-    kind: 'peer',
-    name: 'redis-semaphore Mutex',
-    batch: CONCURRENT,
-    fn: () =>
-      Promise.all(
-        semaphoreMany().map(async (mutex) => {
-          await mutex.acquire();
-          await mutex.release();
-        }),
-      ),
-    async: true,
-  },
+  concurrentTask(MANY, 'floor', 'hand-written SET NX PX + EVALSHA delete', CONCURRENT, (i) =>
+    floorOnce(main(), `${keys[i]}-floor`),
+  ),
+  concurrentTask(MANY, 'ours', '@cf RedisLock', CONCURRENT, async (i) => (await ourMany()[i]!.acquire()).release()),
+  concurrentTask(MANY, 'peer', 'redlock 4', CONCURRENT, async (i) =>
+    (await redlockV4().lock(`${keys[i]}-v4`, TTL)).unlock(),
+  ),
+  concurrentTask(MANY, 'peer', '@sesamecare-oss/redlock', CONCURRENT, async (i) =>
+    (await sesame().acquire([`${keys[i]}-sesame`], TTL)).release(),
+  ),
+  concurrentTask(MANY, 'peer', 'redis-semaphore Mutex', CONCURRENT, async (i) => {
+    const mutex = semaphoreMany()[i]!;
+    await mutex.acquire();
+    await mutex.release();
+  }),
 ];
 
 /** One side of a handoff pair: acquires and resolves with the matching release. */
@@ -210,8 +134,6 @@ interface Slot {
   waiting: Promise<() => Promise<void>>;
   ready: Promise<void>;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The other side queues, and the next release comes 2-12 ms later, so a polling waiter is caught
 // at a random point of its retry interval.
@@ -273,15 +195,6 @@ const handoff: BenchmarkTask[] = [
   {
     group: HANDOFF,
     kind: 'floor',
-    name: '1 ms reference (busy wait)',
-    fn: () => {
-      const start = performance.now();
-      while (performance.now() - start < 1);
-    },
-  },
-  {
-    group: HANDOFF,
-    kind: 'floor',
     name: 'two sequential PINGs',
     fn: async () => {
       await main().ping();
@@ -304,122 +217,64 @@ const handoff: BenchmarkTask[] = [
   }),
 ];
 
-const redlockFloor = (): Promise<void> => floorQuorum(three(), 'quorum-floor');
 const ourRedlock = lazy(() => new Redlock(three(), 'quorum', { ttl: TTL }));
 const redlockV4Three = lazy(() => new RedlockV4(three(), { retryCount: 0 }));
 const sesameThree = lazy(() => new SesameRedlock(three(), { retryCount: 0 }));
 const QUORUM = `Redlock over 3 servers (${SEQUENTIAL} sequential per sample)`;
 const quorum: BenchmarkTask[] = [
-  {
-    group: QUORUM,
-    kind: 'floor',
-    name: 'hand-written quorum: SET NX PX, EVALSHA delete on 3, all',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      for (let i = 0; i < SEQUENTIAL; i++) await floorQuorumAll(three(), 'quorum-floor-all');
-    },
-  },
-  {
-    group: QUORUM,
-    kind: 'floor',
-    name: 'hand-written quorum: SET NX PX, EVALSHA delete on 3, majority',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      for (let i = 0; i < SEQUENTIAL; i++) await redlockFloor();
-    },
-  },
-  {
-    group: QUORUM,
-    kind: 'ours',
-    name: '@cf Redlock',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      const lock = ourRedlock();
-      for (let i = 0; i < SEQUENTIAL; i++) await (await lock.acquire()).release();
-    },
-  },
-  {
-    group: QUORUM,
-    kind: 'peer',
-    name: 'redlock 4 (3 servers)',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      const lock = redlockV4Three();
-      for (let i = 0; i < SEQUENTIAL; i++) await (await lock.lock('quorum-v4', TTL)).unlock();
-    },
-  },
-  {
-    group: QUORUM,
-    kind: 'peer',
-    name: '@sesamecare-oss/redlock (3 servers)',
-    batch: SEQUENTIAL,
-    fn: async () => {
-      const lock = sesameThree();
-      for (let i = 0; i < SEQUENTIAL; i++) await (await lock.acquire(['quorum-sesame'], TTL)).release();
-    },
-  },
+  sequentialTask(QUORUM, 'floor', 'hand-written quorum: SET NX PX, EVALSHA delete on 3, all', SEQUENTIAL, () =>
+    floorQuorumAll(three(), 'quorum-floor-all'),
+  ),
+  sequentialTask(QUORUM, 'floor', 'hand-written quorum: SET NX PX, EVALSHA delete on 3, majority', SEQUENTIAL, () =>
+    floorQuorum(three(), 'quorum-floor'),
+  ),
+  sequentialTask(QUORUM, 'ours', '@cf Redlock', SEQUENTIAL, async () => (await ourRedlock().acquire()).release()),
+  sequentialTask(QUORUM, 'peer', 'redlock 4 (3 servers)', SEQUENTIAL, async () =>
+    (await redlockV4Three().lock('quorum-v4', TTL)).unlock(),
+  ),
+  sequentialTask(QUORUM, 'peer', '@sesamecare-oss/redlock (3 servers)', SEQUENTIAL, async () =>
+    (await sesameThree().acquire(['quorum-sesame'], TTL)).release(),
+  ),
 ];
 
-/** Wraps `client` (and the pub/sub connections it duplicates) so every command it sends is counted. */
-function countCommands(client: Redis, counter: { count: number }): Redis {
-  const send = client.sendCommand.bind(client);
-  client.sendCommand = ((command: Parameters<Redis['sendCommand']>[0], stream?: unknown) => {
-    counter.count++;
-    return send(command, stream as never);
-  }) as Redis['sendCommand'];
-  const duplicate = client.duplicate.bind(client);
-  client.duplicate = ((...args: Parameters<Redis['duplicate']>) =>
-    countCommands(duplicate(...args), counter)) as Redis['duplicate'];
-  return client;
-}
+const quick = process.argv.includes('--quick');
+const WAITER_OURS = 'waiter commands/s, @cf RedisLock';
+const WAITER_PEER = 'waiter commands/s, redis-semaphore Mutex (defaults)';
+const HANDOFF_P50 = 'handoff p50, @cf RedisLock';
+const REDLOCK_IN_STEP = 'Redlock acquire+release, counters in step';
+const REDLOCK_RAISE = 'Redlock acquire+release, counters disagreeing (fence raise round)';
 
-/**
- * Commands a waiting client sends per second while the lock is held by someone else (a plain key
- * with a long expiry, so no holder traffic is counted), counted on the client side. Measured once
- * when the suite loads, because the harness records timings only; the result goes into the
- * suite's description and the console.
- */
-async function waiterCommandsPerSecond(windowMs: number): Promise<string> {
-  if (!redisServerAvailable()) return 'Waiter commands per second: not measured (redis-server missing).';
-  const servers = await startRedisServers(1);
-  const server = servers.servers[0]!;
-  const holder = new Redis(server.port, server.host);
-  // Steady state only: the first second (first attempt, subscription, connection handshake) is not counted.
-  const settle = 1000;
-  const measure = async (key: string, wait: (client: Redis, until: number) => Promise<unknown>): Promise<number> => {
-    await holder.set(key, 'held elsewhere', 'PX', 10 * windowMs);
-    const counter = { count: 0 };
-    const client = countCommands(new Redis(server.port, server.host), counter);
-    await client.ping();
-    const waiting = wait(client, settle + windowMs + 500).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, settle));
-    const before = counter.count;
-    await new Promise((resolve) => setTimeout(resolve, windowMs));
-    const commands = counter.count - before;
-    await waiting;
-    client.disconnect();
-    return commands / (windowMs / 1000);
-  };
-  try {
-    const ours = await measure('cf:lock:{waiting}:lock', (c) =>
-      new RedisLock(c, 'waiting').acquire({ timeout: windowMs }),
-    );
-    const peer = await measure('mutex:waiting', (c) =>
-      new SemaphoreMutex(c, 'waiting', { acquireTimeout: windowMs }).acquire(),
-    );
-    const line =
-      `Waiter commands per second while held elsewhere (${windowMs / 1000} s after a 1 s start, client-side count): ` +
-      `@cf RedisLock ${ours.toFixed(2)}/s, redis-semaphore Mutex (defaults) ${peer.toFixed(1)}/s, ` +
-      `ratio ${((100 * ours) / peer).toFixed(2)}% (issue 5 target: <= 1%).`;
-    console.error(`[redis] ${line}`);
-    return line;
-  } finally {
-    holder.disconnect();
-    await servers.stop();
-  }
+/** What the timings cannot show: a waiter's command rate, the handoff p50, Redlock's raise round. */
+async function measurements(context: { p50Ns(task: string, group?: string): number }): Promise<Measurement[]> {
+  const windowMs = quick ? 3000 : 10_000;
+  const rates = await waiterCommandsPerSecond(group!.servers[0]!, windowMs);
+  const waiterNote = `lock held elsewhere; client-side count over ${windowMs / 1000} s after a 1 s start`;
+  const raise = await redlockRaiseCost(three(), quick ? 40 : 400);
+  const raiseNote = 'median, 3 servers, a new Redlock object each time';
+  return [
+    { name: WAITER_OURS, value: rates.ours, unit: 'commands/s', note: waiterNote },
+    { name: WAITER_PEER, value: rates.peer, unit: 'commands/s', note: waiterNote },
+    {
+      name: HANDOFF_P50,
+      value: context.p50Ns('@cf RedisLock', HANDOFF) / 1000,
+      unit: 'µs',
+      note: 'median of the handoff task above',
+    },
+    {
+      name: 'handoff p50, redis-semaphore Mutex (defaults)',
+      value: context.p50Ns('redis-semaphore Mutex (defaults)', HANDOFF) / 1000,
+      unit: 'µs',
+      note: 'median of the handoff task above',
+    },
+    { name: REDLOCK_IN_STEP, value: raise.inStep, unit: 'µs', note: raiseNote },
+    {
+      name: REDLOCK_RAISE,
+      value: raise.disagreeing,
+      unit: 'µs',
+      note: `${raiseNote}; every acquisition raises one server`,
+    },
+  ];
 }
-
-const commandsLine = await waiterCommandsPerSecond(process.argv.includes('--quick') ? 3000 : 10_000);
 
 export default defineSuite({
   name: 'redis',
@@ -427,8 +282,7 @@ export default defineSuite({
   description:
     'Against local redis-server 7 processes on loopback, all in one process run. The floor is a hand-written minimal lock ' +
     '(SET NX PX, then EVALSHA compare-and-delete: 2 round trips); @cf RedisLock additionally takes a fencing token (INCR) ' +
-    'in its acquire script, publishes on release and arms its watchdog. Handoff: one sample per handoff, waiter already queued. ' +
-    commandsLine,
+    'in its acquire script, publishes on release and arms its watchdog. Handoff: one sample per handoff, waiter already queued.',
   setup: async () => {
     if (!redisServerAvailable()) throw new SkipSuite(REDIS_INSTALL_HINT);
     group = await startRedisServers(3);
@@ -440,6 +294,7 @@ export default defineSuite({
     await group?.stop();
   },
   tasks: [...sequential, ...concurrent, ...handoff, ...quorum],
+  measurements,
   targets: [
     { task: '@cf RedisLock', vs: 'hand-written SET NX PX + EVALSHA delete', group: SEQ, atMost: 1.05, note: 'issue 5' },
     { task: '@cf RedisLock', vs: 'redlock 4', group: SEQ, atMost: 1, note: 'issue 5' },
@@ -458,13 +313,7 @@ export default defineSuite({
       atMost: 1.1,
       note: 'issue 5, with a Promise.all floor',
     },
-    {
-      task: '@cf RedisLock',
-      vs: '1 ms reference (busy wait)',
-      group: HANDOFF,
-      atMost: 1,
-      note: 'issue 5: handoff p50 <= 1 ms',
-    },
+    { measurement: HANDOFF_P50, atMost: 1000, note: 'issue 5: handoff p50 <= 1 ms (1000 µs)' },
     {
       task: '@cf RedisLock',
       vs: 'redis-semaphore Mutex (defaults)',
@@ -472,5 +321,6 @@ export default defineSuite({
       atMost: 1 / 20,
       note: 'issue 5: >= 20x lower',
     },
+    { measurement: WAITER_OURS, vs: WAITER_PEER, atMost: 0.01, note: "issue 5: <= 1% of redis-semaphore's" },
   ],
 });

@@ -1,10 +1,9 @@
+import { attachNext, takeAttached } from './internal/attach.js';
 import { checkBoolean } from './internal/checks.js';
 import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicBoolean` as posted to a worker. */
 export interface AtomicBooleanHandle extends RegionHandle {}
-
-let attaching: RegionHandle | undefined;
 
 /**
  * A boolean in shared memory (a 32-bit cell holding 0 or 1), read and written with sequentially
@@ -40,7 +39,7 @@ export class AtomicBoolean {
    * @example `const stop = AtomicBoolean.from(workerData.stop)`
    */
   static from(handle: AtomicBooleanHandle): AtomicBoolean {
-    attaching = checkRegion(handle, 'handle', 4, 4);
+    attachNext(checkRegion(handle, 'handle', 4, 4));
     return new AtomicBoolean();
   }
 
@@ -52,8 +51,7 @@ export class AtomicBoolean {
    * @example `const ready = new AtomicBoolean()`
    */
   constructor(initial = false, options?: Placement) {
-    const attached = attaching;
-    attaching = undefined;
+    const attached = takeAttached();
     if (attached === undefined) checkBoolean(initial, 'initial');
     const region = attached ?? placeRegion(options, 4, 4);
     this.#handle = { buffer: region.buffer, byteOffset: region.byteOffset };

@@ -1,4 +1,5 @@
 import { checkInteger } from '@cf/core';
+import { attachNext, takeAttached } from './internal/attach.js';
 import { checkBoolean } from './internal/checks.js';
 import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
@@ -20,8 +21,6 @@ const MAX_INDEX = 0x7ffffffe;
 // Bits 0-30 hold index + 1 (0: none), bit 31 the mark.
 const pack = (index: number, marked: boolean): number => (index + 1) | (marked ? MARK : 0) | 0;
 const indexOf = (word: number): number => (word & INDEX_BITS) - 1;
-
-let attaching: RegionHandle | undefined;
 
 /**
  * An index paired with a boolean mark, changed together in one compare-and-set: the building
@@ -60,7 +59,7 @@ export class AtomicMarkableReference {
    * @example `const next = AtomicMarkableReference.from(workerData.next)`
    */
   static from(handle: AtomicMarkableReferenceHandle): AtomicMarkableReference {
-    attaching = checkRegion(handle, 'handle', 4, 4);
+    attachNext(checkRegion(handle, 'handle', 4, 4));
     return new AtomicMarkableReference();
   }
 
@@ -73,8 +72,7 @@ export class AtomicMarkableReference {
    * @example `const next = new AtomicMarkableReference(-1, false)`
    */
   constructor(index = -1, marked = false, options?: Placement) {
-    const attached = attaching;
-    attaching = undefined;
+    const attached = takeAttached();
     if (attached === undefined) {
       checkInteger(index, 'index', -1, MAX_INDEX);
       checkBoolean(marked, 'marked');

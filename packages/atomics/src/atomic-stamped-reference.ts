@@ -1,4 +1,5 @@
 import { checkInteger } from '@cf/core';
+import { attachNext, takeAttached } from './internal/attach.js';
 import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** An `AtomicStampedReference` as posted to a worker. */
@@ -23,8 +24,6 @@ const indexOf = (word: bigint): number => {
   return low === NONE ? -1 : Number(low);
 };
 const stampOf = (word: bigint): number => Number(word >> 32n);
-
-let attaching: RegionHandle | undefined;
 
 /**
  * An index (into a pool of slots, a table, a node array) paired with a stamp, changed together in
@@ -66,7 +65,7 @@ export class AtomicStampedReference {
    * @example `const top = AtomicStampedReference.from(workerData.top)`
    */
   static from(handle: AtomicStampedReferenceHandle): AtomicStampedReference {
-    attaching = checkRegion(handle, 'handle', 8, 8);
+    attachNext(checkRegion(handle, 'handle', 8, 8));
     return new AtomicStampedReference();
   }
 
@@ -79,8 +78,7 @@ export class AtomicStampedReference {
    * @example `const top = new AtomicStampedReference()`
    */
   constructor(index = -1, stamp = 0, options?: Placement) {
-    const attached = attaching;
-    attaching = undefined;
+    const attached = takeAttached();
     if (attached === undefined) {
       checkInteger(index, 'index', -1, MAX_INDEX);
       checkInteger(stamp, 'stamp', 0, MAX_STAMP);

@@ -1,16 +1,15 @@
-import { checkFunction } from '@cf/core';
-import { checkUint32, checkUint32Delta } from './internal/checks.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
+import { AtomicInteger } from './internal/atomic-integer.js';
+import { attachNext } from './internal/attach.js';
+import { UINT32 } from './internal/integer-kind.js';
+import { checkRegion, type Placement, type RegionHandle } from './region.js';
 
 /** An `AtomicUint32` as posted to a worker. */
 export interface AtomicUint32Handle extends RegionHandle {}
 
-let attaching: RegionHandle | undefined;
-
 /**
  * An unsigned 32-bit integer in shared memory; every operation is one sequentially consistent
  * `Atomics` call (or a compare-and-set loop for `updateAndGet`/`accumulateAndGet`). Arithmetic
- * wraps at 32 bits. Layout: 4 bytes, 4-aligned.
+ * wraps at 32 bits (negative deltas subtract). Layout: 4 bytes, 4-aligned.
  *
  * @example
  * ```ts
@@ -19,11 +18,9 @@ let attaching: RegionHandle | undefined;
  * hits.addAndGet(5);
  * ```
  */
-export class AtomicUint32 {
+export class AtomicUint32 extends AtomicInteger<number, AtomicUint32Handle> {
   /** Required alignment of a region's `byteOffset`, in bytes. */
   static readonly alignment: number = 4;
-  readonly #handle: AtomicUint32Handle;
-  readonly #array: Uint32Array;
 
   /**
    * Bytes an `AtomicUint32` occupies.
@@ -42,166 +39,18 @@ export class AtomicUint32 {
    * @example `const hits = AtomicUint32.from(workerData.hits)`
    */
   static from(handle: AtomicUint32Handle): AtomicUint32 {
-    attaching = checkRegion(handle, 'handle', 4, 4);
+    attachNext(checkRegion(handle, 'handle', 4, 4));
     return new AtomicUint32();
   }
 
   /**
    * Creates the atomic in a new buffer, or at `options.buffer`/`options.byteOffset`.
-   * @param initial - the initial value (default 0)
+   * @param initial - the initial value, a uint32 (default 0)
    * @param options - where to place it
    * @throws TypeError / RangeError (code `ERR_CF_INVALID_ARG`) for a bad argument
    * @example `const hits = new AtomicUint32(0)`
    */
   constructor(initial = 0, options?: Placement) {
-    const attached = attaching;
-    attaching = undefined;
-    if (attached === undefined) checkUint32(initial, 'initial');
-    const region = attached ?? placeRegion(options, 4, 4);
-    this.#handle = { buffer: region.buffer, byteOffset: region.byteOffset };
-    this.#array = new Uint32Array(region.buffer, region.byteOffset, 1);
-    if (attached === undefined) Atomics.store(this.#array, 0, initial);
-  }
-
-  /** The structured-clone-safe handle to post to a worker. */
-  get handle(): AtomicUint32Handle {
-    return this.#handle;
-  }
-
-  /** Bytes this atomic occupies (4). */
-  get byteLength(): number {
-    return 4;
-  }
-
-  /**
-   * Reads the value.
-   * @returns the value
-   * @example `hits.get()`
-   */
-  get(): number {
-    return Atomics.load(this.#array, 0);
-  }
-
-  /**
-   * Writes the value.
-   * @param value - a uint32
-   * @throws TypeError / RangeError for a non-uint32
-   * @example `hits.set(0)`
-   */
-  set(value: number): void {
-    Atomics.store(this.#array, 0, checkUint32(value, 'value'));
-  }
-
-  /**
-   * Writes the value and returns the previous one.
-   * @param value - a uint32
-   * @returns the previous value
-   * @throws TypeError / RangeError for a non-uint32
-   * @example `const before = hits.getAndSet(0)`
-   */
-  getAndSet(value: number): number {
-    return Atomics.exchange(this.#array, 0, checkUint32(value, 'value'));
-  }
-
-  /**
-   * Sets `update` if the value is `expected`.
-   * @param expected - the value to find
-   * @param update - the value to store
-   * @returns whether the value was `expected` (and is now `update`)
-   * @throws TypeError / RangeError for a non-uint32
-   * @example `if (state.compareAndSet(IDLE, BUSY)) run()`
-   */
-  compareAndSet(expected: number, update: number): boolean {
-    checkUint32(expected, 'expected');
-    return Atomics.compareExchange(this.#array, 0, expected, checkUint32(update, 'update')) === expected;
-  }
-
-  /**
-   * Sets `update` if the value is `expected`, and returns the value found.
-   * @param expected - the value to find
-   * @param update - the value to store
-   * @returns the value found: `expected` when the swap happened
-   * @throws TypeError / RangeError for a non-uint32
-   * @example `const witness = state.compareAndExchange(IDLE, BUSY)`
-   */
-  compareAndExchange(expected: number, update: number): number {
-    return Atomics.compareExchange(this.#array, 0, checkUint32(expected, 'expected'), checkUint32(update, 'update'));
-  }
-
-  /**
-   * Adds `delta` and returns the previous value.
-   * @param delta - an integer of magnitude below 2^32 (negative subtracts)
-   * @returns the value before the addition
-   * @throws TypeError / RangeError for a non-uint32
-   * @example `const ticket = next.getAndAdd(1)`
-   */
-  getAndAdd(delta: number): number {
-    return Atomics.add(this.#array, 0, checkUint32Delta(delta, 'delta'));
-  }
-
-  /**
-   * Adds `delta` and returns the new value.
-   * @param delta - an integer of magnitude below 2^32 (negative subtracts)
-   * @returns the value after the addition (wrapped to 32 bits)
-   * @throws TypeError / RangeError for a non-uint32
-   * @example `const total = sum.addAndGet(size)`
-   */
-  addAndGet(delta: number): number {
-    return (Atomics.add(this.#array, 0, checkUint32Delta(delta, 'delta')) + delta) >>> 0;
-  }
-
-  /**
-   * Adds 1.
-   * @returns the new value
-   * @example `hits.increment()`
-   */
-  increment(): number {
-    return (Atomics.add(this.#array, 0, 1) + 1) >>> 0;
-  }
-
-  /**
-   * Subtracts 1.
-   * @returns the new value
-   * @example `if (pending.decrement() === 0) done()`
-   */
-  decrement(): number {
-    return (Atomics.sub(this.#array, 0, 1) - 1) >>> 0;
-  }
-
-  /**
-   * Replaces the value with `fn(value)` in a compare-and-set loop; `fn` may run several times
-   * under contention, so it must be pure.
-   * @param fn - computes the new value (a uint32) from the current one
-   * @returns the new value
-   * @throws TypeError if `fn` is not a function; TypeError / RangeError if it returns a non-uint32
-   * @example `max.updateAndGet((v) => Math.max(v, sample))`
-   */
-  updateAndGet(fn: (value: number) => number): number {
-    checkFunction(fn, 'fn');
-    const array = this.#array;
-    for (;;) {
-      const current = Atomics.load(array, 0);
-      const next = checkUint32(fn(current), 'fn(value)');
-      if (Atomics.compareExchange(array, 0, current, next) === current) return next;
-    }
-  }
-
-  /**
-   * Replaces the value with `fn(value, x)` in a compare-and-set loop; `fn` must be pure.
-   * @param x - the second operand
-   * @param fn - computes the new value (a uint32)
-   * @returns the new value
-   * @throws TypeError if `fn` is not a function; TypeError / RangeError for non-int32 values
-   * @example `low.accumulateAndGet(sample, Math.min)`
-   */
-  accumulateAndGet(x: number, fn: (value: number, x: number) => number): number {
-    checkUint32(x, 'x');
-    checkFunction(fn, 'fn');
-    const array = this.#array;
-    for (;;) {
-      const current = Atomics.load(array, 0);
-      const next = checkUint32(fn(current, x), 'fn(value, x)');
-      if (Atomics.compareExchange(array, 0, current, next) === current) return next;
-    }
+    super(UINT32, initial, options);
   }
 }

@@ -1,8 +1,9 @@
-import { ClosedError, checkAcquireOptions, checkInteger, checkTimeout, invalidArgument, TimeoutError } from '@cf/core';
+import { checkAcquireOptions, checkInteger, checkTimeout, invalidArgument } from '@cf/core';
 import { EventCount, eventCountInternals } from './event-count.js';
+import { attachNext, takeAttached } from './internal/attach.js';
 import { CAPACITY, HEADER_BYTES, MAGIC, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET, readHeader } from './internal/layout.js';
-import type { QueueWaitOptions } from './internal/queue-options.js';
-import { type Attempt, blockUntil, NOT_YET, waitUntil } from './internal/waiting.js';
+import type { QueueWaitOptions } from './internal/wait-options.js';
+import { type Attempt, blockUntil, closedError, NOT_YET, timeoutError, waitUntil } from './internal/waiting.js';
 import { CACHE_LINE, checkRegion, nextPowerOfTwo, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** A `ByteChannel` as posted to a worker. */
@@ -23,8 +24,6 @@ const MAX_CAPACITY = 2 ** 30;
 // A record is a 4-byte length followed by the payload, padded to 4 bytes, so every length word
 // is 4-aligned and never split by the end of the ring (the capacity is a power of two >= 16).
 const recordBytes = (length: number): number => 4 + ((length + 3) & ~3);
-
-let attaching: (RegionHandle & { capacity: number }) | undefined;
 
 /**
  * A single-producer single-consumer channel of variable-length byte messages over a ring in
@@ -86,7 +85,7 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
         `${header.capacity}, the capacity of this region's ByteChannel`,
       );
     }
-    attaching = { ...checkRegion(handle, 'handle', DATA_OFFSET + header.capacity, 8), capacity: header.capacity };
+    attachNext({ ...checkRegion(handle, 'handle', DATA_OFFSET + header.capacity, 8), capacity: header.capacity });
     return new ByteChannel(header.capacity);
   }
 
@@ -98,8 +97,7 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
    * @example `const channel = new ByteChannel(4096)`
    */
   constructor(capacity: number, options?: Placement) {
-    const attached = attaching;
-    attaching = undefined;
+    const attached = takeAttached<ByteChannelHandle>();
     const region = attached ?? placeRegion(options, ByteChannel.byteLength(capacity), 8);
     this.capacity = attached?.capacity ?? nextPowerOfTwo(capacity);
     this.#mask = this.capacity - 1;
@@ -210,11 +208,7 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
       options?.timeout ?? Number.POSITIVE_INFINITY,
       options?.signal,
     );
-    if (result === NOT_YET)
-      throw new TimeoutError(
-        `Timed out after ${options?.timeout} ms waiting for room in the ByteChannel`,
-        options?.timeout ?? 0,
-      );
+    if (result === NOT_YET) throw timeoutError(options?.timeout, 'room in the ByteChannel');
   }
 
   /**
@@ -228,7 +222,7 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
     checkAcquireOptions(options);
     const timeout = options?.timeout ?? Number.POSITIVE_INFINITY;
     const result = await waitUntil(() => this.#attemptReceive(), this.#notEmpty, timeout, options?.signal);
-    if (result === NOT_YET) throw new TimeoutError(`Timed out after ${timeout} ms waiting for a message`, timeout);
+    if (result === NOT_YET) throw timeoutError(options?.timeout, 'a message of the ByteChannel');
     return result;
   }
 
@@ -281,14 +275,14 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
     if (this.isClosed) {
       const last = this.#read();
       if (last !== undefined) return last;
-      throw new ClosedError('The ByteChannel is closed');
+      throw closedError('ByteChannel');
     }
     return NOT_YET;
   }
 
   #write(message: Uint8Array): boolean {
     const control = this.#control;
-    if ((Atomics.load(control, FLAGS) & CLOSED) !== 0) throw new ClosedError('The ByteChannel is closed');
+    if ((Atomics.load(control, FLAGS) & CLOSED) !== 0) throw closedError('ByteChannel');
     const tail = Atomics.load(control, TAIL);
     const size = recordBytes(message.length);
     if (this.capacity - ((tail - Atomics.load(control, HEAD)) | 0) < size) return false;

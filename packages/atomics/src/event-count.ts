@@ -1,30 +1,23 @@
-import { checkAcquireOptions, checkTimeout } from '@cf/core';
-import { waitBlocking, withSignal } from './internal/async-wait.js';
-import { checkInt32 } from './internal/checks.js';
+import { waitBlocking } from './internal/async-wait.js';
+import { attachNext } from './internal/attach.js';
+import type { TimedWaitOptions } from './internal/wait-options.js';
+import { WaitWord } from './internal/wait-word.js';
 import { PendingWait } from './pending-wait.js';
 import type { Placement, RegionHandle } from './placement.js';
-import { checkRegion, placeRegion } from './region.js';
+import { checkRegion } from './region.js';
 
 /** An `EventCount` as posted to a worker. */
 export interface EventCountHandle extends RegionHandle {}
 
-/** Options of {@link EventCount.waitAsync}. */
-export interface EventWaitOptions {
-  /** Milliseconds to wait before resolving `false` (default: no limit). */
-  timeout?: number | undefined;
-  /** Stop waiting: the promise rejects with `signal.reason`. */
-  signal?: AbortSignal | undefined;
-}
+/** Options of {@link EventCount.waitAsync}: `timeout` (then it resolves `false`) and `signal`. */
+export type EventWaitOptions = TimedWaitOptions;
 
 const STATE = 0;
 const WAITING = 1;
 const BYTES = 4;
-const ALIGNMENT = 4;
 // A notify usually lands within a few hundred nanoseconds of a producer's next step: spin that
 // long before paying for a park and a wake-up.
 const SPINS = 200;
-
-let attaching: RegionHandle | undefined;
 
 /** Unchecked entry points for this package's structures, which validate at their own boundary. */
 export interface EventCountInternals {
@@ -62,12 +55,7 @@ export let eventCountInternals: EventCountInternals;
  * worker.postMessage(events.handle);   // worker: EventCount.from(h)
  * ```
  */
-export class EventCount {
-  /** Required alignment of a region's `byteOffset`, in bytes. */
-  static readonly alignment: number = ALIGNMENT;
-  readonly #handle: EventCountHandle;
-  readonly #array: Int32Array;
-
+export class EventCount extends WaitWord<EventCountHandle> {
   static {
     eventCountInternals = {
       waitSync: (events, key, timeout) => events.#waitSync(key, timeout),
@@ -93,7 +81,7 @@ export class EventCount {
    * @example `const events = EventCount.from(workerData.events)`
    */
   static from(handle: EventCountHandle): EventCount {
-    attaching = checkRegion(handle, 'handle', BYTES, ALIGNMENT);
+    attachNext(checkRegion(handle, 'handle', BYTES, 4));
     return new EventCount();
   }
 
@@ -104,27 +92,12 @@ export class EventCount {
    * @example `const events = new EventCount()`
    */
   constructor(options?: Placement) {
-    const attached = attaching;
-    attaching = undefined;
-    const region = attached ?? placeRegion(options, BYTES, ALIGNMENT);
-    this.#handle = { buffer: region.buffer, byteOffset: region.byteOffset };
-    this.#array = new Int32Array(region.buffer, region.byteOffset, 1);
-    if (attached === undefined) Atomics.store(this.#array, STATE, 0);
-  }
-
-  /** The structured-clone-safe handle to post to a worker. */
-  get handle(): EventCountHandle {
-    return this.#handle;
-  }
-
-  /** Bytes this event count occupies (4). */
-  get byteLength(): number {
-    return BYTES;
+    super(BYTES, 0, options);
   }
 
   /** `true` while some thread registered with `prepareWait()` and no notify followed. */
   get hasWaiters(): boolean {
-    return (Atomics.load(this.#array, STATE) & WAITING) !== 0;
+    return (Atomics.load(this.words, STATE) & WAITING) !== 0;
   }
 
   /**
@@ -134,7 +107,7 @@ export class EventCount {
    * @example `const key = events.prepareWait()`
    */
   prepareWait(): number {
-    return Atomics.or(this.#array, STATE, WAITING) | WAITING;
+    return Atomics.or(this.words, STATE, WAITING) | WAITING;
   }
 
   /**
@@ -147,9 +120,7 @@ export class EventCount {
    * @example `events.waitSync(key, 100)`
    */
   waitSync(key: number, timeout: number = Number.POSITIVE_INFINITY): boolean {
-    checkInt32(key, 'key');
-    checkTimeout(timeout, 'timeout');
-    return this.#waitSync(key, timeout);
+    return this.blockWhile(key, 'key', timeout, SPINS) !== 'timed-out';
   }
 
   /**
@@ -162,13 +133,7 @@ export class EventCount {
    * @example `await events.waitAsync(key, { signal })`
    */
   waitAsync(key: number, options?: EventWaitOptions): Promise<boolean> {
-    try {
-      checkInt32(key, 'key');
-      checkAcquireOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#waitAsync(key, options?.timeout ?? Number.POSITIVE_INFINITY, options?.signal);
+    return this.waitWhile(key, 'key', options).then(notTimedOut);
   }
 
   /**
@@ -185,7 +150,7 @@ export class EventCount {
    * ```
    */
   park(key: number, timeout: number = Number.POSITIVE_INFINITY): PendingWait {
-    return new PendingWait(this.#array, STATE, key, timeout, -1);
+    return new PendingWait(this.words, STATE, key, timeout, -1);
   }
 
   /**
@@ -198,16 +163,15 @@ export class EventCount {
   }
 
   #waitSync(key: number, timeout: number): boolean {
-    return waitBlocking(this.#array, STATE, key, timeout, SPINS) !== 'timed-out';
+    return waitBlocking(this.words, STATE, key, timeout, SPINS) !== 'timed-out';
   }
 
   #waitAsync(key: number, timeout: number, signal: AbortSignal | undefined): Promise<boolean> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return withSignal(this.park(key, timeout), signal).then((result) => result !== 'timed-out');
+    return this.parkWhile(key, timeout, signal).then(notTimedOut);
   }
 
   #notify(): number {
-    const array = this.#array;
+    const array = this.words;
     const state = Atomics.load(array, STATE);
     if ((state & WAITING) === 0) return 0;
     // Odd + 1: the next epoch, nobody registered. A failed swap means another notifier did it.
@@ -215,3 +179,5 @@ export class EventCount {
     return Atomics.notify(array, STATE);
   }
 }
+
+const notTimedOut = (result: string): boolean => result !== 'timed-out';

@@ -1,29 +1,22 @@
-import { checkAcquireOptions, checkTimeout } from '@cf/core';
-import { notifyWaiters, waitBlocking, withSignal } from './internal/async-wait.js';
+import { notifyWaiters } from './internal/async-wait.js';
+import { attachNext } from './internal/attach.js';
 import { checkCount, checkInt32 } from './internal/checks.js';
+import type { TimedWaitOptions } from './internal/wait-options.js';
+import { WaitWord } from './internal/wait-word.js';
 import { PendingWait, type WaitResult } from './pending-wait.js';
-import { checkRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
+import { checkRegion, type Placement, type RegionHandle } from './region.js';
 
 /** A `Futex` as posted to a worker. */
 export interface FutexHandle extends RegionHandle {}
 
-/** Options of {@link Futex.waitAsync}. */
-export interface FutexWaitOptions {
-  /** Milliseconds to wait before resolving `'timed-out'` (default: no limit). */
-  timeout?: number | undefined;
-  /** Stop waiting: the promise rejects with `signal.reason`. */
-  signal?: AbortSignal | undefined;
-}
+/** Options of {@link Futex.waitAsync}: `timeout` (then it resolves `'timed-out'`) and `signal`. */
+export type FutexWaitOptions = TimedWaitOptions;
 
 const VALUE = 0;
 const ABANDONED = 1;
 const BYTES = 8;
-const ALIGNMENT = 4;
 /** Spins before parking a blocking wait; a wake-up that finds the thread still spinning costs nothing. */
 export const DEFAULT_SPINS = 100;
-
-// Set by `from()` for the constructor call it makes: attaching to a region skips initialisation.
-let attaching: RegionHandle | undefined;
 
 /**
  * A 32-bit cell threads can wait on: the futex of Linux, in shared memory. `waitSync` blocks
@@ -42,13 +35,7 @@ let attaching: RegionHandle | undefined;
  * while (ready.load() === 0) await ready.waitAsync(0, { timeout: 1000 });
  * ```
  */
-export class Futex {
-  /** Required alignment of a region's `byteOffset`, in bytes. */
-  static readonly alignment: number = ALIGNMENT;
-  readonly #handle: FutexHandle;
-  readonly #array: Int32Array;
-  readonly #index: number;
-
+export class Futex extends WaitWord<FutexHandle> {
   /**
    * Bytes a `Futex` occupies.
    * @returns 8
@@ -66,7 +53,7 @@ export class Futex {
    * @example `const futex = Futex.from(workerData.futex)`
    */
   static from(handle: FutexHandle): Futex {
-    attaching = checkRegion(handle, 'handle', BYTES, ALIGNMENT);
+    attachNext(checkRegion(handle, 'handle', BYTES, 4));
     return new Futex();
   }
 
@@ -78,27 +65,7 @@ export class Futex {
    * @example `const futex = new Futex(0)`
    */
   constructor(initial = 0, options?: Placement) {
-    const attached = attaching;
-    attaching = undefined;
-    if (attached === undefined) checkInt32(initial, 'initial');
-    const region = attached ?? placeRegion(options, BYTES, ALIGNMENT);
-    this.#handle = { buffer: region.buffer, byteOffset: region.byteOffset };
-    this.#array = new Int32Array(region.buffer, region.byteOffset, 2);
-    this.#index = VALUE;
-    if (attached === undefined) {
-      Atomics.store(this.#array, VALUE, initial);
-      Atomics.store(this.#array, ABANDONED, 0);
-    }
-  }
-
-  /** The structured-clone-safe handle to post to a worker. */
-  get handle(): FutexHandle {
-    return this.#handle;
-  }
-
-  /** Bytes this futex occupies (8). */
-  get byteLength(): number {
-    return BYTES;
+    super(BYTES, checkInt32(initial, 'initial'), options);
   }
 
   /**
@@ -107,7 +74,7 @@ export class Futex {
    * @example `if (futex.load() === 0) ...`
    */
   load(): number {
-    return Atomics.load(this.#array, this.#index);
+    return Atomics.load(this.words, VALUE);
   }
 
   /**
@@ -117,7 +84,7 @@ export class Futex {
    * @example `futex.store(1); futex.notify();`
    */
   store(value: number): void {
-    Atomics.store(this.#array, this.#index, checkInt32(value, 'value'));
+    Atomics.store(this.words, VALUE, checkInt32(value, 'value'));
   }
 
   /**
@@ -128,7 +95,7 @@ export class Futex {
    * @example `const previous = futex.exchange(0)`
    */
   exchange(value: number): number {
-    return Atomics.exchange(this.#array, this.#index, checkInt32(value, 'value'));
+    return Atomics.exchange(this.words, VALUE, checkInt32(value, 'value'));
   }
 
   /**
@@ -140,12 +107,8 @@ export class Futex {
    * @example `if (futex.compareExchange(0, 1) === 0) ownIt()`
    */
   compareExchange(expected: number, replacement: number): number {
-    return Atomics.compareExchange(
-      this.#array,
-      this.#index,
-      checkInt32(expected, 'expected'),
-      checkInt32(replacement, 'replacement'),
-    );
+    const found = checkInt32(expected, 'expected');
+    return Atomics.compareExchange(this.words, VALUE, found, checkInt32(replacement, 'replacement'));
   }
 
   /**
@@ -156,7 +119,7 @@ export class Futex {
    * @example `futex.add(1); futex.notifyAll();`
    */
   add(delta: number): number {
-    return Atomics.add(this.#array, this.#index, checkInt32(delta, 'delta'));
+    return Atomics.add(this.words, VALUE, checkInt32(delta, 'delta'));
   }
 
   /**
@@ -169,9 +132,7 @@ export class Futex {
    * @example `while (futex.load() === 0) futex.waitSync(0, 100);`
    */
   waitSync(expected: number, timeout: number = Number.POSITIVE_INFINITY): WaitResult {
-    checkInt32(expected, 'expected');
-    checkTimeout(timeout, 'timeout');
-    return waitBlocking(this.#array, this.#index, expected, timeout, DEFAULT_SPINS);
+    return this.blockWhile(expected, 'expected', timeout, DEFAULT_SPINS);
   }
 
   /**
@@ -184,15 +145,7 @@ export class Futex {
    * @example `await futex.waitAsync(0, { timeout: 1000, signal })`
    */
   waitAsync(expected: number, options?: FutexWaitOptions): Promise<WaitResult> {
-    try {
-      checkInt32(expected, 'expected');
-      checkAcquireOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return withSignal(this.park(expected, options?.timeout ?? Number.POSITIVE_INFINITY), signal);
+    return this.waitWhile(expected, 'expected', options);
   }
 
   /**
@@ -209,7 +162,7 @@ export class Futex {
    * ```
    */
   park(expected: number, timeout: number = Number.POSITIVE_INFINITY): PendingWait {
-    return new PendingWait(this.#array, this.#index, expected, timeout, ABANDONED);
+    return new PendingWait(this.words, VALUE, expected, timeout, ABANDONED);
   }
 
   /**
@@ -220,6 +173,6 @@ export class Futex {
    * @example `futex.store(1); futex.notify(Infinity);`
    */
   notify(count = 1): number {
-    return notifyWaiters(this.#array, this.#index, ABANDONED, checkCount(count));
+    return notifyWaiters(this.words, VALUE, ABANDONED, checkCount(count));
   }
 }

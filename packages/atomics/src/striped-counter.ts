@@ -1,4 +1,5 @@
 import { checkInteger, checkOptionsObject, invalidArgument } from '@cf/core';
+import { attachNext, takeAttached } from './internal/attach.js';
 import {
   CACHE_LINE,
   checkRegion,
@@ -36,8 +37,6 @@ const SMALL = 2 ** 24;
 const VERSION = 1;
 const TOTAL = 1; // BigInt64 index within the line
 const MAX_CELLS = 1024;
-
-let attaching: (RegionHandle & { cells: number }) | undefined;
 
 /**
  * A counter many threads can update at full speed (like Java's `LongAdder`): each handle adds to
@@ -89,7 +88,7 @@ export class StripedCounter {
     if (Atomics.load(header, 0) !== MAGIC)
       throw corruptRegion('handle', 'header', header[0], 'the region of a StripedCounter');
     const cells = header[CELLS]!;
-    attaching = { ...checkRegion(handle, 'handle', CACHE_LINE * (cells + 1), 8), cells };
+    attachNext({ ...checkRegion(handle, 'handle', CACHE_LINE * (cells + 1), 8), cells });
     return new StripedCounter();
   }
 
@@ -100,8 +99,7 @@ export class StripedCounter {
    * @example `const hits = new StripedCounter({ cells: 4 })`
    */
   constructor(options?: StripedCounterOptions) {
-    const attached = attaching;
-    attaching = undefined;
+    const attached = takeAttached<RegionHandle & { cells: number }>();
     let region: RegionHandle;
     if (attached === undefined) {
       checkOptionsObject(options, 'options');

@@ -1,4 +1,5 @@
 import { checkFunction, checkInteger, checkOptionsObject, invalidArgument } from '@cf/core';
+import { attachNext, takeAttached } from './internal/attach.js';
 import { checkRegion, corruptRegion, type Placement, placeRegion, type RegionHandle } from './region.js';
 
 /** A `ThreadRegistry` as posted to a worker. */
@@ -33,7 +34,6 @@ interface Binding {
 // This thread's slot in each registry it entered, keyed by the registry's random id: handles
 // posted separately arrive as distinct SharedArrayBuffer objects, so the buffer cannot be the key.
 const bindings = new Map<number, Binding>();
-let attaching: RegionHandle | undefined;
 
 const generationOf = (word: number): number => word >>> 2;
 const stateOf = (word: number): number => word & 3;
@@ -94,7 +94,7 @@ export class ThreadRegistry {
     const header = new Int32Array(region.buffer, region.byteOffset, HEADER_WORDS);
     if (header[0] !== MAGIC) throw corruptRegion('handle', 'header', header[0], 'the region of a ThreadRegistry');
     const slots = header[2]!;
-    attaching = checkRegion(handle, 'handle', (HEADER_WORDS + slots) * 4, 4);
+    attachNext(checkRegion(handle, 'handle', (HEADER_WORDS + slots) * 4, 4));
     return new ThreadRegistry();
   }
 
@@ -105,8 +105,7 @@ export class ThreadRegistry {
    * @example `const registry = new ThreadRegistry({ slots: 8 })`
    */
   constructor(options?: ThreadRegistryOptions) {
-    const attached = attaching;
-    attaching = undefined;
+    const attached = takeAttached();
     if (attached !== undefined) {
       const header = new Int32Array(attached.buffer, attached.byteOffset, HEADER_WORDS);
       this.#slots = header[2]!;

@@ -162,6 +162,45 @@ describe('atomic arrays', () => {
   });
 });
 
+describe('the three integer types share one implementation', () => {
+  const kinds = [
+    ['int32', (v: bigint) => Number(BigInt.asIntN(32, v)), (v: bigint) => Number(v)],
+    ['uint32', (v: bigint) => Number(BigInt.asUintN(32, v)), (v: bigint) => Number(v)],
+    ['int64', (v: bigint) => BigInt.asIntN(64, v), (v: bigint) => v],
+  ] as const;
+  const create = {
+    int32: () => [new AtomicInt32(), new AtomicInt32Array(2, { padded: true })] as const,
+    uint32: () => [new AtomicUint32(), new AtomicUint32Array(2)] as const,
+    int64: () => [new AtomicBigInt64(), new AtomicBigInt64Array(2, { padded: true })] as const,
+  };
+  const step = fc.oneof(
+    fc.constant(['increment'] as const),
+    fc.constant(['decrement'] as const),
+    fc.tuple(fc.constant('addAndGet' as const), fc.integer({ min: -(2 ** 31) + 1, max: 2 ** 31 - 1 })),
+  );
+
+  it.each(kinds)('%s: increments, decrements and additions wrap like a BigInt model', (kind, wrap, toValue) => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 40 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (steps, start) => {
+        const [scalar, array] = create[kind]();
+        let model = BigInt(start);
+        (scalar.set as (value: unknown) => void)(toValue(model));
+        (array.set as (index: number, value: unknown) => void)(1, toValue(model));
+        for (const [name, delta] of steps) {
+          model += name === 'increment' ? 1n : name === 'decrement' ? -1n : BigInt(delta!);
+          const operand = kind === 'int64' ? BigInt(delta ?? 0) : (delta ?? 0);
+          const fromScalar = name === 'addAndGet' ? scalar.addAndGet(operand as never) : scalar[name]();
+          const fromArray = name === 'addAndGet' ? array.addAndGet(1, operand as never) : array[name](1);
+          expect(fromScalar).toBe(wrap(model));
+          expect(fromArray).toBe(wrap(model));
+        }
+        expect(scalar.get()).toBe(wrap(model));
+        expect(array.get(0)).toBe(kind === 'int64' ? 0n : 0);
+      }),
+    );
+  });
+});
+
 describe('AtomicStampedReference', () => {
   it('catches a constructed ABA: the index is back, the stamp is not', () => {
     const top = new AtomicStampedReference(1, 0);

@@ -88,6 +88,65 @@ describe('single-threaded models', () => {
   });
 });
 
+describe('what every container shares', () => {
+  const containers = [
+    ['SpscQueue', (capacity: number) => new SpscQueue('int32', capacity), 'fifo'],
+    ['MpmcQueue', (capacity: number) => new MpmcQueue('int32', capacity), 'fifo'],
+    ['TreiberStack', (capacity: number) => new TreiberStack('int32', capacity), 'lifo'],
+  ] as const;
+
+  it.each(containers)('%s: bulk pushes and pops match a model of its order', (_, create, order) => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(6), fc.nat(6)), { maxLength: 30 }), (steps) => {
+        const container = create(8);
+        const model: number[] = [];
+        let next = 0;
+        for (const [pushes, pops] of steps) {
+          const source = Int32Array.from({ length: pushes }, () => next++);
+          const pushed = container.tryPushMany(source);
+          expect(pushed).toBe(Math.min(pushes, container.capacity - model.length));
+          model.push(...source.subarray(0, pushed));
+          const target = new Int32Array(pops);
+          const popped = container.tryPopMany(target);
+          const expected = order === 'fifo' ? model.splice(0, pops) : model.splice(-pops || model.length).reverse();
+          expect(Array.from(target.subarray(0, popped))).toEqual(pops === 0 ? [] : expected);
+        }
+      }),
+    );
+  });
+
+  it.each(containers)('%s: blocking bulk forms, then async iteration drains and ends at close()', async (_, create) => {
+    const container = create(4);
+    expect(container.pushManySync(Int32Array.of(1, 2, 3), 0, 3, 0)).toBe(3);
+    expect(container.pushManySync(Int32Array.of(4, 5, 6), 0, 3, 5)).toBe(container.capacity - 3);
+    const target = new Int32Array(8);
+    expect(container.popManySync(target, 2, 8, 0)).toBe(container.capacity);
+    expect(container.popManySync(target, 0, 1, 5)).toBe(0);
+    container.tryPush(7);
+    container.tryPush(8);
+    container.close();
+    const drained: number[] = [];
+    for await (const value of container) drained.push(value as number);
+    expect(drained.sort()).toEqual([7, 8]);
+    expect(() => container.popManySync(target)).toThrow(expect.objectContaining({ code: 'ERR_CF_CLOSED' }));
+    expect(() => container.pushManySync(target)).toThrow(expect.objectContaining({ code: 'ERR_CF_CLOSED' }));
+    expect(() => container.tryPushMany(new Float32Array(1) as never)).toThrow(TypeError);
+    expect(() => container.popManySync(target, 0, 1, -1)).toThrow(RangeError);
+  });
+
+  it('structures built inside another attach to their own regions (nested from() calls)', () => {
+    const buffer = new SharedArrayBuffer(4096);
+    const queue = new MpmcQueue('int32', 8, { buffer, byteOffset: 0 });
+    const stack = new TreiberStack('int32', 8, { buffer, byteOffset: 1024 });
+    queue.tryPush(1);
+    stack.tryPush(2);
+    const [queueCopy, stackCopy] = [MpmcQueue.from(queue.handle), TreiberStack.from(stack.handle)];
+    expect([queueCopy.tryPop(), stackCopy.tryPop()]).toEqual([1, 2]);
+    expect(() => TreiberStack.from({ ...queue.handle })).toThrow(/TreiberStack/);
+    expect(new SpscQueue('int8', 3).capacity).toBe(4);
+  });
+});
+
 describe('close, timeouts and aborts', () => {
   it('close() wakes an async popper, rejects pushes and drains what remains', async () => {
     for (const queue of [new SpscQueue('int32', 4), new MpmcQueue('int32', 4)]) {

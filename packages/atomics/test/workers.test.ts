@@ -7,9 +7,11 @@ import { MpmcQueue } from '../src/mpmc-queue.js';
 import { SpscQueue } from '../src/spsc-queue.js';
 import { StripedCounter } from '../src/striped-counter.js';
 import { TreiberStack } from '../src/treiber-stack.js';
-import { TestWorker } from './helpers.js';
+import { workerScripts } from './support/workers.js';
 // @ts-expect-error: a plain .mjs helper shared with the worker script
 import { messageFor } from './workers/scenario-data.mjs';
+
+const startWorker = workerScripts(import.meta.url);
 
 function seenRegion(length: number): { buffer: SharedArrayBuffer; byteOffset: number; length: number } {
   return { buffer: new SharedArrayBuffer(length), byteOffset: 0, length };
@@ -20,17 +22,16 @@ describe('MpmcQueue across worker threads', () => {
     const ITEMS = 1_000_000;
     const queue = new MpmcQueue('uint32', 1024);
     const seen = seenRegion(ITEMS);
-    const consumers = [0, 1].map(
-      () => new TestWorker('scenario.mjs', { scenario: 'mpmc-consume', queue: queue.handle, seen }),
+    const consumers = [0, 1].map(() =>
+      startWorker('scenario.mjs', { scenario: 'mpmc-consume', queue: queue.handle, seen }),
     );
-    const producers = [0, 1].map(
-      (i) =>
-        new TestWorker('scenario.mjs', {
-          scenario: 'mpmc-produce',
-          queue: queue.handle,
-          start: (i * ITEMS) / 2,
-          count: ITEMS / 2,
-        }),
+    const producers = [0, 1].map((i) =>
+      startWorker('scenario.mjs', {
+        scenario: 'mpmc-produce',
+        queue: queue.handle,
+        start: (i * ITEMS) / 2,
+        count: ITEMS / 2,
+      }),
     );
     await Promise.all(producers.map((worker) => worker.next()));
     queue.close();
@@ -47,8 +48,8 @@ describe('SpscQueue and ByteChannel across worker threads', () => {
   it('SpscQueue keeps order, loses nothing, and close() drains what remains', async () => {
     const COUNT = 500_000;
     const queue = new SpscQueue('int32', 256);
-    const consumer = new TestWorker('scenario.mjs', { scenario: 'spsc-consume-async', queue: queue.handle });
-    const producer = new TestWorker('scenario.mjs', { scenario: 'spsc-produce', queue: queue.handle, count: COUNT });
+    const consumer = startWorker('scenario.mjs', { scenario: 'spsc-consume-async', queue: queue.handle });
+    const producer = startWorker('scenario.mjs', { scenario: 'spsc-produce', queue: queue.handle, count: COUNT });
     expect(await producer.next()).toEqual({ pushed: COUNT });
     expect(await consumer.next()).toEqual({ count: COUNT, inOrder: true });
   }, 60_000);
@@ -56,7 +57,7 @@ describe('SpscQueue and ByteChannel across worker threads', () => {
   it('ByteChannel delivers variable-length messages in order, then ends at close()', async () => {
     const COUNT = 20_000;
     const channel = new ByteChannel(4096);
-    const producer = new TestWorker('scenario.mjs', {
+    const producer = startWorker('scenario.mjs', {
       scenario: 'channel-produce',
       channel: channel.handle,
       count: COUNT,
@@ -78,15 +79,14 @@ describe('TreiberStack across worker threads', () => {
     const PER_WORKER = 50_000;
     const stack = new TreiberStack('uint32', 64);
     const seen = seenRegion(PER_WORKER * 3);
-    const workers = [0, 1, 2].map(
-      (i) =>
-        new TestWorker('scenario.mjs', {
-          scenario: 'stack-churn',
-          stack: stack.handle,
-          seen,
-          start: i * PER_WORKER,
-          count: PER_WORKER,
-        }),
+    const workers = [0, 1, 2].map((i) =>
+      startWorker('scenario.mjs', {
+        scenario: 'stack-churn',
+        stack: stack.handle,
+        seen,
+        start: i * PER_WORKER,
+        count: PER_WORKER,
+      }),
     );
     await Promise.all(workers.map((worker) => worker.next()));
     const view = new Uint8Array(seen.buffer);
@@ -104,8 +104,8 @@ describe('counters across worker threads', () => {
     const counter = new StripedCounter({ cells: 4 });
     const atomic = new AtomicInt32();
     const workers = [0, 1].flatMap(() => [
-      new TestWorker('scenario.mjs', { scenario: 'striped-increment', counter: counter.handle, count: COUNT }),
-      new TestWorker('scenario.mjs', { scenario: 'atomic-increment', atomic: atomic.handle, count: COUNT }),
+      startWorker('scenario.mjs', { scenario: 'striped-increment', counter: counter.handle, count: COUNT }),
+      startWorker('scenario.mjs', { scenario: 'atomic-increment', atomic: atomic.handle, count: COUNT }),
     ]);
     await Promise.all(workers.map((worker) => worker.next()));
     expect(counter.sum()).toBe(2 * COUNT);

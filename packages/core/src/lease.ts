@@ -33,14 +33,22 @@ export interface LeaseTrace {
 // 0: held, 1: lost, 2: released.
 type State = 0 | 1 | 2;
 
-// What a lease needs only sometimes (observers, a hold limit, an asynchronous release) lives in
-// one object created on demand, so the common lease is five fields.
+// What a lease needs only sometimes (a signal someone read, observers, a hold limit, a loss, an
+// asynchronous release) lives in one object created on demand, so that the common lease is three
+// fields and its release a single check. Always made by newExtra(), so all have one shape.
 interface Extra {
+  state: State;
+  // Created when someone reads `signal`, or at a loss or hold timeout (with its reason).
+  controller: AbortController | undefined;
   holdTimer: TimerHandle | undefined;
   trace: LeaseTrace | undefined;
   acquiredAt: number;
   // The first release()'s promise when releaseHold() was asynchronous, so that later calls wait for it too.
   releasing: Promise<void> | undefined;
+}
+
+function newExtra(state: State, trace: LeaseTrace | undefined, acquiredAt: number): Extra {
+  return { state, controller: undefined, holdTimer: undefined, trace, acquiredAt, releasing: undefined };
 }
 
 /**
@@ -66,11 +74,10 @@ export abstract class BaseLease implements Lease {
   /** The name of what is held. */
   declare readonly resource: string;
   declare private __fence: number | bigint;
-  declare private __state: State;
-  // undefined: nobody read `signal` and the lease is held; RELEASED: it was released before anyone
-  // read `signal` (the reason is built if it is ever read); otherwise the controller.
-  declare private __signal: AbortController | typeof RELEASED | undefined;
-  declare private __extra: Extra | undefined;
+  // undefined: held, with nothing else to remember; null: released, nobody having read `signal`
+  // (its reason is built if it is ever read); otherwise the state and everything rare. Literals
+  // as markers: a module-level symbol would cost a load (and a hole check) in every release.
+  declare private __rare: Extra | null | undefined;
 
   /**
    * @param resource - the name of what is held
@@ -80,11 +87,9 @@ export abstract class BaseLease implements Lease {
   constructor(resource: string, fence: number | bigint, trace?: LeaseTrace) {
     this.resource = resource;
     this.__fence = fence;
-    this.__state = 0 /* held */;
-    this.__signal = undefined;
-    this.__extra = undefined;
-    // The traced case is a separate method so that this constructor stays small enough for
-    // TurboFan to inline into every subclass's constructor and their callers.
+    this.__rare = undefined;
+    // The traced case is a separate method so that this constructor stays small enough to be
+    // inlined into every subclass's constructor and their callers.
     if (trace !== undefined) this.__traceAcquired(trace);
   }
 
@@ -96,21 +101,26 @@ export abstract class BaseLease implements Lease {
 
   /** `true` once released or lost. */
   get released(): boolean {
-    return this.__state !== 0 /* held */;
+    const rare = this.__rare;
+    return rare !== undefined && (rare === null || rare.state !== 0) /* not held */;
   }
 
   /** `true` when the lease ended because it was lost rather than released. */
   get lost(): boolean {
-    return this.__state === 1 /* lost */;
+    const rare = this.__rare;
+    return rare !== undefined && rare !== null && rare.state === 1 /* lost */;
   }
 
   /** Aborts when the lease ends (released, lost) or exceeds its hold-time limit. */
   get signal(): AbortSignal {
-    const current = this.__signal;
-    if (current !== undefined && current !== RELEASED) return current.signal;
-    const controller = new AbortController();
-    this.__signal = controller;
-    if (current === RELEASED) controller.abort(releasedReason(this.resource));
+    const extra = this.__extraFor();
+    let controller = extra.controller;
+    if (controller === undefined) {
+      controller = new AbortController();
+      extra.controller = controller;
+      // A lost lease got its controller when it was lost, so this one was released.
+      if (extra.state !== 0 /* held */) controller.abort(releasedReason(this.resource));
+    }
     return controller.signal;
   }
 
@@ -126,13 +136,11 @@ export abstract class BaseLease implements Lease {
    * ```
    */
   release(): Promise<void> {
-    // Kept short (the rare cases are in other methods) so that it is inlined where it is called.
-    if (this.__state !== 0 /* held */) return this.__releaseEnded();
-    this.__state = 2 /* released */;
-    const extra = this.__extra;
-    if (extra !== undefined) this.__releaseExtra(extra);
-    if (this.__signal === undefined) this.__signal = RELEASED;
-    else this.__abort(undefined);
+    // The common case, a held lease with nothing rare, is one check; the rest is in other
+    // methods so that this one is inlined where it is called.
+    const rare = this.__rare;
+    if (rare !== undefined) return this.__releaseRare(rare);
+    this.__rare = null;
     return this.__releaseHold();
   }
 
@@ -167,13 +175,14 @@ export abstract class BaseLease implements Lease {
    * ```
    */
   protected markLost(reason: unknown): void {
-    if (this.__state !== 0 /* held */) return;
-    this.__state = 1 /* lost */;
-    const extra = this.__extra;
-    if (extra !== undefined) this.__clearHoldTimer(extra);
+    const rare = this.__rare;
+    if (rare === null || (rare !== undefined && rare.state !== 0 /* held */)) return;
+    const extra = this.__extraFor();
+    extra.state = 1 /* lost */;
+    this.__clearHoldTimer(extra);
     const error = reason ?? new LeaseLostError(`The lease on ${this.resource} was lost`, this.resource);
-    if (extra?.trace !== undefined && observing) this.__emit('lost', performance.now(), { error });
-    this.__abort(error);
+    if (extra.trace !== undefined && observing) this.__emit(extra, 'lost', performance.now(), { error });
+    this.__abort(extra, error);
   }
 
   /**
@@ -192,15 +201,15 @@ export abstract class BaseLease implements Lease {
   protected limitHoldTime(ms: number): void {
     const extra = this.__extraFor();
     this.__clearHoldTimer(extra);
-    if (this.__state !== 0 /* held */) return;
+    if (extra.state !== 0 /* held */) return;
     // unref: a forgotten lease must not keep the process alive just to report that it was forgotten.
     extra.holdTimer = startTimer(
       () => {
         extra.holdTimer = undefined;
-        if (this.__state !== 0 /* held */) return;
+        if (extra.state !== 0 /* held */) return;
         const error = new TimeoutError(`Held ${this.resource} for longer than ${ms} ms`, ms);
-        if (extra.trace !== undefined && observing) this.__emit('timeout', performance.now(), { error });
-        this.__abort(error);
+        if (extra.trace !== undefined && observing) this.__emit(extra, 'timeout', performance.now(), { error });
+        this.__abort(extra, error);
       },
       ms,
       undefined,
@@ -211,27 +220,27 @@ export abstract class BaseLease implements Lease {
   // Emits `acquired` for a lease made while observers were registered.
   private __traceAcquired(trace: LeaseTrace): void {
     const now = performance.now();
-    this.__extra = { holdTimer: undefined, trace, acquiredAt: now, releasing: undefined };
-    this.__emit('acquired', now, { waitTime: trace.waitStart === 0 ? 0 : now - trace.waitStart });
+    const extra = newExtra(0 /* held */, trace, now);
+    this.__rare = extra;
+    this.__emit(extra, 'acquired', now, { waitTime: trace.waitStart === 0 ? 0 : now - trace.waitStart });
   }
 
-  // release() of a lease that was released (returns the first call's outcome) or lost (gives up
-  // the hold, once).
-  private __releaseEnded(): Promise<void> {
-    if (this.__state === 2 /* released */) return this.__extra?.releasing ?? RESOLVED;
-    this.__state = 2 /* released */;
-    const extra = this.__extra;
-    if (extra !== undefined) this.__clearHoldTimer(extra);
+  // release() of a lease that has an Extra, or was released before.
+  private __releaseRare(rare: Extra | null): Promise<void> {
+    if (rare === null) return RESOLVED;
+    const state = rare.state;
+    if (state === 2 /* released */) return rare.releasing ?? RESOLVED;
+    rare.state = 2 /* released */;
+    this.__clearHoldTimer(rare);
+    // A lost lease reported its end and aborted its signal already; it still gives up its hold.
+    if (state === 0 /* held */) {
+      if (rare.trace !== undefined && observing) this.__emit(rare, 'released', performance.now(), {});
+      this.__abort(rare, undefined);
+    }
     return this.__releaseHold();
   }
 
-  // The hold-time timer and the `released` event of a lease that is released while held.
-  private __releaseExtra(extra: Extra): void {
-    this.__clearHoldTimer(extra);
-    if (extra.trace !== undefined && observing) this.__emit('released', performance.now(), {});
-  }
-
-  // Runs releaseHold() and turns its outcome into release()'s promise.
+  // Runs releaseHold() (once, after the state changed) and turns its outcome into release()'s promise.
   private __releaseHold(): Promise<void> {
     let result: void | Promise<void>;
     try {
@@ -245,8 +254,13 @@ export abstract class BaseLease implements Lease {
     return result;
   }
 
+  // The Extra, created (with the current state) if the lease has none yet.
   private __extraFor(): Extra {
-    return (this.__extra ??= { holdTimer: undefined, trace: undefined, acquiredAt: 0, releasing: undefined });
+    const rare = this.__rare;
+    if (rare !== undefined && rare !== null) return rare;
+    const extra = newExtra(rare === null ? 2 /* released */ : 0 /* held */, undefined, 0);
+    this.__rare = extra;
+    return extra;
   }
 
   private __clearHoldTimer(extra: Extra): void {
@@ -257,27 +271,28 @@ export abstract class BaseLease implements Lease {
   }
 
   // Ends `signal` once: with `reason`, or (undefined) because the lease was released.
-  private __abort(reason: unknown): void {
-    const current = this.__signal;
-    if (current === undefined) {
-      if (reason === undefined) {
-        // Nobody read `signal`: remember only that it ended, and build the reason if it is ever read.
-        this.__signal = RELEASED;
-        return;
-      }
+  private __abort(extra: Extra, reason: unknown): void {
+    const controller = extra.controller;
+    if (controller === undefined) {
+      // Nobody read `signal` and the lease was released: the state says so, and `signal` builds the reason if read.
+      if (reason === undefined) return;
       // A loss or hold timeout before anyone read `signal` (rare): keep the reason in an aborted controller.
-      const controller = new AbortController();
-      this.__signal = controller;
-      controller.abort(reason);
+      const aborted = new AbortController();
+      extra.controller = aborted;
+      aborted.abort(reason);
       return;
     }
-    if (current === RELEASED || current.signal.aborted) return;
-    current.abort(reason ?? releasedReason(this.resource));
+    if (controller.signal.aborted) return;
+    controller.abort(reason ?? releasedReason(this.resource));
   }
 
-  private __emit(type: 'acquired' | 'released' | 'lost' | 'timeout', timestamp: number, extra: object): void {
-    const held = this.__extra!;
-    const trace = held.trace!;
+  private __emit(
+    extra: Extra,
+    type: 'acquired' | 'released' | 'lost' | 'timeout',
+    timestamp: number,
+    details: object,
+  ): void {
+    const trace = extra.trace!;
     emit({
       type,
       resource: this.resource,
@@ -286,14 +301,12 @@ export abstract class BaseLease implements Lease {
       owner: trace.owner,
       timestamp,
       token: this.token,
-      ...(type === 'acquired' ? {} : { holdTime: timestamp - held.acquiredAt }),
+      ...(type === 'acquired' ? {} : { holdTime: timestamp - extra.acquiredAt }),
       ...(trace.permits === undefined ? {} : { permits: trace.permits }),
-      ...extra,
+      ...details,
     });
   }
 }
-
-const RELEASED = Symbol('released');
 
 function releasedReason(resource: string): DOMException {
   return new DOMException(`The lease on ${resource} was released`, 'AbortError');

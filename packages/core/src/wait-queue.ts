@@ -7,6 +7,15 @@ const DEFAULT_PRIORITY = 2;
 
 function noop(): void {}
 
+// The abort signal and timer of a waiter that has either; most waiters have neither, so they
+// live in this object rather than in three more fields of every waiter.
+interface Cancellation {
+  signal: AbortSignal | undefined;
+  timer: TimerHandle | undefined;
+  // The timeout in ms, for the TimeoutError's message.
+  timeout: number;
+}
+
 interface Bucket<R, V> {
   readonly priority: number;
   head: Waiter<R, V> | undefined;
@@ -44,12 +53,10 @@ export class Waiter<R, V> {
   /** @internal */ declare next: Waiter<R, V> | undefined;
   /** @internal */ declare resolve: (value: V) => void;
   /** @internal */ declare rejectPromise: (reason: unknown) => void;
-  /** @internal */ declare signal: AbortSignal | undefined;
-  /** @internal */ declare timer: TimerHandle | undefined;
-  /** @internal */ declare timeout: number;
+  /** @internal */ declare cancellation: Cancellation | undefined;
 
   /** @internal */
-  constructor(queue: WaitQueue<R, V>, request: R, priority: number, owner: unknown, signal: AbortSignal | undefined) {
+  constructor(queue: WaitQueue<R, V>, request: R, priority: number, owner: unknown) {
     this.request = request;
     this.priority = priority;
     this.owner = owner;
@@ -60,9 +67,7 @@ export class Waiter<R, V> {
     this.next = undefined;
     this.resolve = noop;
     this.rejectPromise = noop;
-    this.signal = signal;
-    this.timer = undefined;
-    this.timeout = 0;
+    this.cancellation = undefined;
   }
 
   /**
@@ -73,23 +78,27 @@ export class Waiter<R, V> {
     return this.queue !== undefined;
   }
 
+  /** @internal The abort signal the waiter listens to, if any. */
+  get signal(): AbortSignal | undefined {
+    return this.cancellation?.signal;
+  }
+
   /**
    * @internal Called by the signal: the waiter itself is the listener, so no closure is allocated.
    */
   handleEvent(): void {
-    this.queue?.cancel(this, this.signal!.reason, 'aborted');
+    const signal = this.signal;
+    if (signal !== undefined) this.queue?.cancel(this, signal.reason, 'aborted');
   }
 }
 
 function onWaiterTimeout(waiter: Waiter<unknown, unknown>): void {
-  waiter.timer = undefined;
+  const cancellation = waiter.cancellation;
   const queue = waiter.queue;
-  if (queue === undefined) return;
-  queue.cancel(
-    waiter,
-    new TimeoutError(`Timed out after ${waiter.timeout} ms waiting for ${queue.resource}`, waiter.timeout),
-    'timeout',
-  );
+  if (cancellation === undefined || queue === undefined) return;
+  cancellation.timer = undefined;
+  const ms = cancellation.timeout;
+  queue.cancel(waiter, new TimeoutError(`Timed out after ${ms} ms waiting for ${queue.resource}`, ms), 'timeout');
 }
 
 /**
@@ -200,7 +209,7 @@ export class WaitQueue<R, V> {
     // The common call, without options, is kept short so that TurboFan inlines it (and the
     // waiter's constructor) into the primitive's acquire.
     if (options !== undefined) return this.#enqueueWith(request, options);
-    const waiter = new Waiter<R, V>(this, request, DEFAULT_PRIORITY, resolveOwner(undefined), undefined);
+    const waiter = new Waiter<R, V>(this, request, DEFAULT_PRIORITY, resolveOwner(undefined));
     const promise = new Promise<V>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.rejectPromise = reject;
@@ -223,16 +232,18 @@ export class WaitQueue<R, V> {
       this.#report('timeout', request, owner, 0, error);
       return Promise.reject(error);
     }
-    const waiter = new Waiter<R, V>(this, request, options.priority ?? DEFAULT_PRIORITY, owner, signal);
+    const waiter = new Waiter<R, V>(this, request, options.priority ?? DEFAULT_PRIORITY, owner);
     const promise = new Promise<V>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.rejectPromise = reject;
     });
     this.#link(waiter);
-    if (signal !== undefined) signal.addEventListener('abort', waiter);
-    if (timeout !== undefined && timeout !== Number.POSITIVE_INFINITY) {
-      waiter.timeout = timeout;
-      waiter.timer = startTimer(onWaiterTimeout as (w: Waiter<R, V>) => void, timeout, waiter);
+    const timed = timeout !== undefined && timeout !== Number.POSITIVE_INFINITY;
+    if (signal !== undefined || timed) {
+      const cancellation: Cancellation = { signal, timer: undefined, timeout: timed ? timeout : 0 };
+      waiter.cancellation = cancellation;
+      if (signal !== undefined) signal.addEventListener('abort', waiter);
+      if (timed) cancellation.timer = startTimer(onWaiterTimeout as (w: Waiter<R, V>) => void, timeout, waiter);
     }
     if (observing) this.#report('wait', request, owner, waiter.enqueuedAt, undefined);
     return promise;
@@ -287,20 +298,20 @@ export class WaitQueue<R, V> {
   #settle(waiter: Waiter<R, V>): void {
     this.#unlink(waiter);
     waiter.queue = undefined;
-    if (waiter.timer !== undefined) {
-      stopTimer(waiter.timer);
-      waiter.timer = undefined;
-    }
-    if (waiter.signal !== undefined) {
-      waiter.signal.removeEventListener('abort', waiter);
-      waiter.signal = undefined;
+    const cancellation = waiter.cancellation;
+    if (cancellation !== undefined) {
+      waiter.cancellation = undefined;
+      if (cancellation.timer !== undefined) stopTimer(cancellation.timer);
+      if (cancellation.signal !== undefined) cancellation.signal.removeEventListener('abort', waiter);
     }
   }
 
   #link(waiter: Waiter<R, V>): void {
     const buckets = this.#buckets;
-    // Most waiters share the last (or only) priority.
-    let bucket = buckets[buckets.length - 1];
+    const count = buckets.length;
+    // Most waiters share the last (or only) priority. (Tested against 0 first: reading index -1
+    // of an empty array is a named-property lookup, which turns this load megamorphic.)
+    let bucket = count === 0 ? undefined : buckets[count - 1];
     if (bucket === undefined || bucket.priority !== waiter.priority) bucket = this.#bucketFor(waiter.priority);
     waiter.bucket = bucket;
     const tail = bucket.tail;

@@ -1,13 +1,6 @@
 import { checkOptionsObject, checkSignal, checkTimeout } from '@cf/core';
 import { Attempt, endlessLife, type Life, retrying } from './internal/attempt.js';
-import {
-  COMPARE_CREATE,
-  COMPARE_EQUAL,
-  checkClient,
-  deadline,
-  type EtcdClient,
-  type RawClient,
-} from './internal/client.js';
+import { checkClient, createdAt, deadline, type EtcdClient, type RawClient } from './internal/client.js';
 import { KeyWait } from './internal/key-wait.js';
 import { checkPrefix, checkPrimitiveName, EMPTY } from './internal/keys.js';
 import { WatchHub } from './internal/watch-hub.js';
@@ -126,9 +119,8 @@ export class EtcdBarrier {
       () =>
         this.#raw.kv.txn(
           {
-            compare: [{ key: this.#key, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: 0 }],
+            compare: [createdAt(this.#key, 0)],
             success: [{ request_put: { key: this.#key, value: EMPTY } }],
-            failure: [],
           },
           deadline(READ_BUDGET),
         ),

@@ -1,14 +1,7 @@
 import { BrokenBarrierError, checkInteger } from '@cf/core';
 import { type BarrierWaitOptions, checkWaitOptions, waitForKey } from './barrier.js';
-import { Attempt, retrying } from './internal/attempt.js';
-import {
-  COMPARE_CREATE,
-  COMPARE_EQUAL,
-  deadline,
-  type EtcdClient,
-  SORT_ASCEND,
-  SORT_BY_CREATE,
-} from './internal/client.js';
+import { Attempt, retrying, txn } from './internal/attempt.js';
+import { createdAt, deadline, type EtcdClient, SORT_ASCEND, SORT_BY_CREATE } from './internal/client.js';
 import { KeyWait } from './internal/key-wait.js';
 import { checkPrimitiveName, EMPTY, join, primitivePrefix, rangeEnd } from './internal/keys.js';
 import { deleteKey } from './internal/ordered.js';
@@ -97,21 +90,16 @@ export class EtcdDoubleBarrier {
     let revision: bigint | undefined;
     try {
       const response = await attempt.race(
-        retrying(
+        txn(
           core,
           'enter barrier',
-          () =>
-            core.raw.kv.txn(
-              {
-                compare: [{ key, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: 0 }],
-                success: [
-                  { request_put: { key, value: EMPTY, lease: core.leaseId } },
-                  { request_range: { key: this.#waiters, range_end: rangeEnd(this.#waiters), count_only: true } },
-                ],
-                failure: [],
-              },
-              deadline(core.rpcMs),
-            ),
+          {
+            compare: [createdAt(key, 0)],
+            success: [
+              { request_put: { key, value: EMPTY, lease: core.leaseId } },
+              { request_range: { key: this.#waiters, range_end: rangeEnd(this.#waiters), count_only: true } },
+            ],
+          },
           attempt,
         ),
       );
@@ -120,13 +108,7 @@ export class EtcdDoubleBarrier {
       if (inside > this.count) throw new BrokenBarrierError(`${this.name} already has its ${this.count} parties`);
       if (inside === this.count) {
         await attempt.race(
-          retrying(
-            core,
-            'open barrier',
-            () =>
-              core.raw.kv.txn({ success: [{ request_put: { key: this.#ready, value: EMPTY } }] }, deadline(core.rpcMs)),
-            attempt,
-          ),
+          txn(core, 'open barrier', { success: [{ request_put: { key: this.#ready, value: EMPTY } }] }, attempt),
         );
       } else {
         const from = revision;
@@ -184,16 +166,10 @@ export class EtcdDoubleBarrier {
         const isLowest = lowest.key.equals(myKey);
         if (kvs.length === 1 && isLowest) {
           await attempt.race(
-            retrying(
+            txn(
               core,
               'leave barrier',
-              () =>
-                core.raw.kv.txn(
-                  {
-                    success: [{ request_delete_range: { key: this.#ready } }, { request_delete_range: { key: myKey } }],
-                  },
-                  deadline(core.rpcMs),
-                ),
+              { success: [{ request_delete_range: { key: this.#ready } }, { request_delete_range: { key: myKey } }] },
               attempt,
             ),
           );

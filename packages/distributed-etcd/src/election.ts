@@ -10,8 +10,7 @@ import {
 import type { IRangeResponse } from 'etcd3';
 import {
   backendError,
-  COMPARE_CREATE,
-  COMPARE_EQUAL,
+  createdAt,
   deadline,
   type EtcdClient,
   isTransient,
@@ -19,8 +18,8 @@ import {
   SORT_BY_CREATE,
 } from './internal/client.js';
 import { KeyWait } from './internal/key-wait.js';
-import { checkPrimitiveName, join, primitivePrefix, rangeEnd } from './internal/keys.js';
-import { acquireOrdered, type OrderedKind } from './internal/ordered-lock.js';
+import { checkPrimitiveName, primitivePrefix, rangeEnd } from './internal/keys.js';
+import { acquireOrdered, type OrderedKind, sessionKeyKind } from './internal/ordered-lock.js';
 import { type EtcdOptions, SessionSource } from './internal/source.js';
 import { WatchHub } from './internal/watch-hub.js';
 import { type EtcdLease, loseLease } from './lease.js';
@@ -79,15 +78,8 @@ export class EtcdElection implements Election {
   constructor(client: EtcdClient, name: string, options?: EtcdOptions) {
     this.name = checkPrimitiveName(name);
     this.#source = new SessionSource(client, options);
-    const prefix = (this.#prefix = primitivePrefix(this.#source.raw, this.#source.prefix, name));
-    this.#kind = {
-      lock: this,
-      resource: name,
-      mode: 'exclusive',
-      gateKey: prefix.toString('latin1'),
-      myKey: (core: SessionCore) => join(prefix, core.leaseHex),
-      blockPrefix: prefix,
-    };
+    this.#prefix = primitivePrefix(this.#source.raw, this.#source.prefix, name);
+    this.#kind = sessionKeyKind(this, name, this.#prefix);
   }
 
   /**
@@ -129,9 +121,8 @@ export class EtcdElection implements Election {
     try {
       response = await core.raw.kv.txn(
         {
-          compare: [{ key, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() }],
+          compare: [createdAt(key, revision)],
           success: [{ request_put: { key, value: buffer, lease: core.leaseId } }],
-          failure: [],
         },
         deadline(core.rpcMs),
       );

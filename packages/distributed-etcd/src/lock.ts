@@ -1,10 +1,9 @@
 import type { AcquireOptions, Lock } from '@cf/core';
 import type { EtcdClient } from './internal/client.js';
-import { checkPrimitiveName, EMPTY, join, primitivePrefix } from './internal/keys.js';
-import { acquireOrdered, type OrderedKind, tryOrdered } from './internal/ordered-lock.js';
+import { checkPrimitiveName, EMPTY, primitivePrefix } from './internal/keys.js';
+import { acquireOrdered, type OrderedKind, sessionKeyKind, tryOrdered } from './internal/ordered-lock.js';
 import { type EtcdOptions, SessionSource } from './internal/source.js';
 import type { EtcdLease } from './lease.js';
-import type { SessionCore } from './session.js';
 
 /**
  * A distributed mutex with the algorithm and key layout of etcd's Go `concurrency.Mutex`, so
@@ -39,15 +38,7 @@ export class EtcdLock implements Lock {
   constructor(client: EtcdClient, name: string, options?: EtcdOptions) {
     this.name = checkPrimitiveName(name);
     this.#source = new SessionSource(client, options);
-    const prefix = primitivePrefix(this.#source.raw, this.#source.prefix, name);
-    this.#kind = {
-      lock: this,
-      resource: name,
-      mode: 'exclusive',
-      gateKey: prefix.toString('latin1'),
-      myKey: (core: SessionCore) => join(prefix, core.leaseHex),
-      blockPrefix: prefix,
-    };
+    this.#kind = sessionKeyKind(this, name, primitivePrefix(this.#source.raw, this.#source.prefix, name));
   }
 
   /**

@@ -10,18 +10,11 @@ import {
   TimeoutError,
 } from '@cf/core';
 import type { IKeyValue, ITxnResponse } from 'etcd3';
-import { Attempt, retrying } from './internal/attempt.js';
-import {
-  COMPARE_CREATE,
-  COMPARE_EQUAL,
-  deadline,
-  type EtcdClient,
-  SORT_ASCEND,
-  SORT_BY_CREATE,
-} from './internal/client.js';
+import { Attempt, txn } from './internal/attempt.js';
+import { createdAt, deadline, type EtcdClient, SORT_ASCEND, SORT_BY_CREATE } from './internal/client.js';
 import { KeyWait } from './internal/key-wait.js';
 import { checkPrimitiveName, join, primitivePrefix, rangeEnd, showKey } from './internal/keys.js';
-import { deleteKey } from './internal/ordered.js';
+import { deleteKey, keyOrNothing } from './internal/ordered.js';
 import { type EtcdOptions, SessionSource } from './internal/source.js';
 import { EtcdLease } from './lease.js';
 import type { SessionCore } from './session.js';
@@ -111,30 +104,14 @@ export class EtcdSemaphore implements Semaphore {
       limited ? timeout - (performance.now() - started) : undefined,
     );
     const myKey = join(this.#prefix, `${core.leaseHex}-${(++core.seq).toString(16)}`);
-    let revision: bigint | undefined;
-    const work = (async () => {
+    const revision = await keyOrNothing(core, attempt, myKey, async (onCreated) => {
       const created = await this.#create(core, myKey, weight, attempt);
-      revision = created.revision;
+      onCreated(created.revision);
       attempt.check();
       await this.#wait(core, attempt, myKey, weight, created.revision, created.standing);
       return created.revision;
-    })();
-    try {
-      const result = await attempt.race(work);
-      attempt.check();
-      attempt.dispose();
-      return this.#lease(core, myKey, result, weight, options?.owner, started);
-    } catch (error) {
-      attempt.cancel(error);
-      void work
-        .then(
-          () => undefined,
-          () => undefined,
-        )
-        .then(() => (revision === undefined ? undefined : deleteKey(core, myKey, revision)))
-        .catch(() => {});
-      throw attempt.reason ?? error;
-    }
+    });
+    return this.#lease(core, myKey, revision, weight, options?.owner, started);
   }
 
   /**
@@ -180,21 +157,16 @@ export class EtcdSemaphore implements Semaphore {
     weight: number,
     attempt?: Attempt,
   ): Promise<{ revision: bigint; standing: Standing }> {
-    const response = await retrying(
+    const response = await txn(
       core,
       'create key',
-      () =>
-        core.raw.kv.txn(
-          {
-            compare: [{ key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: 0 }],
-            success: [
-              { request_range: this.#all() },
-              { request_put: { key: myKey, value: Buffer.from(String(weight)), lease: core.leaseId } },
-            ],
-            failure: [],
-          },
-          deadline(core.rpcMs),
-        ),
+      {
+        compare: [createdAt(myKey, 0)],
+        success: [
+          { request_range: this.#all() },
+          { request_put: { key: myKey, value: Buffer.from(String(weight)), lease: core.leaseId } },
+        ],
+      },
       attempt,
     );
     if (!response.succeeded) throw new LeaseLostError(`The key ${showKey(myKey)} already exists`, this.name);
@@ -258,20 +230,10 @@ export class EtcdSemaphore implements Semaphore {
         wait.close();
         wait = undefined;
         const response = await attempt.race(
-          retrying(
+          txn(
             core,
             'read waiters',
-            () =>
-              core.raw.kv.txn(
-                {
-                  compare: [
-                    { key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() },
-                  ],
-                  success: [{ request_range: this.#all() }],
-                  failure: [],
-                },
-                deadline(core.rpcMs),
-              ),
+            { compare: [createdAt(myKey, revision)], success: [{ request_range: this.#all() }] },
             attempt,
           ),
         );
@@ -290,11 +252,8 @@ export class EtcdSemaphore implements Semaphore {
       void core.raw.kv
         .txn(
           {
-            compare: [
-              { key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() },
-            ],
+            compare: [createdAt(myKey, revision)],
             success: [{ request_put: { key: myKey, value: Buffer.from(String(weight)), lease: core.leaseId } }],
-            failure: [],
           },
           deadline(core.rpcMs),
         )

@@ -1,20 +1,13 @@
-import {
-  type AcquireOptions,
-  BackendError,
-  checkAcquireOptions,
-  checkName,
-  checkOptionsObject,
-  checkSignal,
-  type Election,
-} from '@cf/core';
+import { type AcquireOptions, BackendError, checkName, checkOptionsObject, checkSignal, type Election } from '@cf/core';
 import { Acquirer } from './internal/acquirer.js';
-import { checkClient, isOne, type RedisClient } from './internal/client.js';
+import { checkClient, type RedisClient } from './internal/client.js';
+import { contender, keyHold } from './internal/holds.js';
 import { checkResourceName, resourceBase } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
-import { lockAcquire, lockExtend, lockRead, lockRelease } from './internal/scripts.js';
+import { lockAcquire, lockRead } from './internal/scripts.js';
 import { Subscriber } from './internal/subscriber.js';
 import { TOKEN_LENGTH } from './internal/token.js';
-import { type HoldBackend, RedisLease } from './redis-lease.js';
+import type { RedisLease } from './redis-lease.js';
 
 /** Options of {@link RedisElection}. */
 export interface RedisElectionOptions extends CommonOptions {}
@@ -31,8 +24,6 @@ export interface RedisElectionKeys {
 
 /** Longest campaign value accepted, in characters. */
 export const MAX_CAMPAIGN_VALUE = 65_536;
-
-function ignore(): void {}
 
 /**
  * Leader election in Redis: at most one campaigner is leader at a time. `campaign` resolves when
@@ -75,10 +66,6 @@ export class RedisElection implements Election {
       channel: `${base}:released`,
     });
     this.keys = keys;
-    const backend: HoldBackend = {
-      extend: (token) => lockExtend.run(client, [keys.leader, token, ttl]).then(isOne),
-      release: (token) => lockRelease.run(client, [keys.leader, token, keys.channel]).then(isOne),
-    };
     this.#acquirer = new Acquirer<string>({
       resource: name,
       lock: this,
@@ -86,13 +73,14 @@ export class RedisElection implements Election {
       exclusive: true,
       pollInterval,
       listen: (wake) => Subscriber.of(client).listen(keys.channel, wake),
-      contender: {
-        attempt: (value, token) =>
+      // The value follows the fixed-length token, so release and extension compare by prefix.
+      contender: contender(
+        name,
+        timing,
+        keyHold(client, keys.leader, ttl, keys.channel),
+        (value, token) =>
           lockAcquire.run(client, [keys.leader, keys.fence, token + value, ttl, keys.channel]) as Promise<number>,
-        lease: (_value, token, fence, sentAt, onEnd, trace) =>
-          new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
-        discard: (_value, token) => void backend.release(token).catch(ignore),
-      },
+      ),
     });
   }
 
@@ -110,7 +98,6 @@ export class RedisElection implements Election {
   campaign(value: string, options?: AcquireOptions): Promise<RedisLease> {
     try {
       checkName(value, 'value', MAX_CAMPAIGN_VALUE);
-      checkAcquireOptions(options);
     } catch (error) {
       return Promise.reject(error);
     }

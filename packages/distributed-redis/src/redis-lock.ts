@@ -1,11 +1,12 @@
-import { type AcquireOptions, checkAcquireOptions, type Lock } from '@cf/core';
+import type { AcquireOptions, Lock } from '@cf/core';
 import { Acquirer } from './internal/acquirer.js';
-import { checkClient, isOne, type RedisClient } from './internal/client.js';
-import { checkResourceName, resourceBase } from './internal/keys.js';
+import { checkClient, type RedisClient } from './internal/client.js';
+import { contender, keyHold } from './internal/holds.js';
+import { checkResourceName, lockKeys } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
-import { lockAcquire, lockExtend, lockRelease } from './internal/scripts.js';
+import { lockAcquire } from './internal/scripts.js';
 import { Subscriber } from './internal/subscriber.js';
-import { type HoldBackend, RedisLease } from './redis-lease.js';
+import type { RedisLease } from './redis-lease.js';
 
 /** Options of {@link RedisLock}. */
 export interface RedisLockOptions extends CommonOptions {}
@@ -19,8 +20,6 @@ export interface RedisLockKeys {
   /** Pub/sub channel on which releases are announced. */
   readonly channel: string;
 }
-
-function ignore(): void {}
 
 /**
  * A mutual-exclusion lock on one Redis server (or one Redis Cluster slot).
@@ -60,13 +59,8 @@ export class RedisLock implements Lock {
     checkClient(client, 'client');
     this.name = checkResourceName(name, 'name');
     const { ttl, prefix, timing, pollInterval } = resolveOptions(options);
-    const base = resourceBase(prefix, 'lock', name);
-    const keys = { lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:released` };
-    this.keys = Object.freeze(keys);
-    const backend: HoldBackend = {
-      extend: (token) => lockExtend.run(client, [keys.lock, token, ttl]).then(isOne),
-      release: (token) => lockRelease.run(client, [keys.lock, token, keys.channel]).then(isOne),
-    };
+    const keys = lockKeys(prefix, name);
+    this.keys = keys;
     this.#acquirer = new Acquirer<undefined>({
       resource: name,
       lock: this,
@@ -74,13 +68,12 @@ export class RedisLock implements Lock {
       exclusive: true,
       pollInterval,
       listen: (wake) => Subscriber.of(client).listen(keys.channel, wake),
-      contender: {
-        attempt: (_request, token) =>
-          lockAcquire.run(client, [keys.lock, keys.fence, token, ttl, '']) as Promise<number>,
-        lease: (_request, token, fence, sentAt, onEnd, trace) =>
-          new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
-        discard: (_request, token) => void backend.release(token).catch(ignore),
-      },
+      contender: contender(
+        name,
+        timing,
+        keyHold(client, keys.lock, ttl, keys.channel),
+        (_request, token) => lockAcquire.run(client, [keys.lock, keys.fence, token, ttl, '']) as Promise<number>,
+      ),
     });
   }
 
@@ -96,11 +89,6 @@ export class RedisLock implements Lock {
    * ```
    */
   acquire(options?: AcquireOptions): Promise<RedisLease> {
-    try {
-      checkAcquireOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     return this.#acquirer.acquire(undefined, options);
   }
 

@@ -1,20 +1,13 @@
-import { type AcquireOptions, checkAcquireOptions, type Lock, type ReadWriteLock } from '@cf/core';
-import { Acquirer, type Contender } from './internal/acquirer.js';
+import type { Lock, ReadWriteLock } from '@cf/core';
+import { Acquirer, AcquirerLock } from './internal/acquirer.js';
 import { checkClient, isOne, type RedisClient } from './internal/client.js';
+import { contender, keyHold } from './internal/holds.js';
 import { checkResourceName, resourceBase } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
-import {
-  entryExtend,
-  lockExtend,
-  lockRelease,
-  readAcquire,
-  readRelease,
-  writeAcquire,
-  writerWithdraw,
-} from './internal/scripts.js';
+import { entryExtend, readAcquire, readRelease, writeAcquire, writerWithdraw } from './internal/scripts.js';
 import { Subscriber } from './internal/subscriber.js';
 import { randomToken } from './internal/token.js';
-import { type HoldBackend, RedisLease } from './redis-lease.js';
+import type { HoldBackend } from './redis-lease.js';
 
 /** Options of {@link RedisReadWriteLock}. */
 export interface RedisReadWriteLockOptions extends CommonOptions {}
@@ -34,32 +27,6 @@ export interface RedisReadWriteLockKeys {
 }
 
 function ignore(): void {}
-
-/** One side of a {@link RedisReadWriteLock}. */
-class Side implements Lock {
-  readonly #acquirer: Acquirer<undefined>;
-
-  constructor(acquirer: Acquirer<undefined>) {
-    this.#acquirer = acquirer;
-  }
-
-  acquire(options?: AcquireOptions): Promise<RedisLease> {
-    try {
-      checkAcquireOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#acquirer.acquire(undefined, options);
-  }
-
-  tryAcquire(): Promise<RedisLease | undefined> {
-    return this.#acquirer.tryAcquire(undefined);
-  }
-
-  get waitersCount(): number {
-    return this.#acquirer.waiting;
-  }
-}
 
 /**
  * Many readers or one writer, in Redis, with writer preference: a writer that has to wait
@@ -113,25 +80,21 @@ export class RedisReadWriteLock implements ReadWriteLock {
       extend: (token) => entryExtend.run(client, [keys.readers, keys.readers, token, ttl]).then(isOne),
       release: (token) => readRelease.run(client, [keys.readers, token, keys.channel]).then(isOne),
     };
-    const writeBackend: HoldBackend = {
-      extend: (token) => lockExtend.run(client, [keys.writer, token, ttl]).then(isOne),
-      release: (token) => lockRelease.run(client, [keys.writer, token, keys.channel]).then(isOne),
-    };
-    const reading: Contender<undefined> = {
-      attempt: (_request, token) => readAcquire.run(client, [...all, token, ttl]) as Promise<number>,
-      lease: (_request, token, fence, sentAt, onEnd, trace) =>
-        new RedisLease(name, fence, token, readBackend, timing, sentAt, onEnd, trace),
-      discard: (_request, token) => void readBackend.release(token).catch(ignore),
-    };
-    const writing: Contender<undefined> = {
-      attempt: (_request, token, register) =>
+    const reading = contender<undefined>(
+      name,
+      timing,
+      readBackend,
+      (_request, token) => readAcquire.run(client, [...all, token, ttl]) as Promise<number>,
+    );
+    const writing = contender<undefined>(
+      name,
+      timing,
+      keyHold(client, keys.writer, ttl, keys.channel),
+      (_request, token, register) =>
         writeAcquire.run(client, [...all, token, ttl, register ? waiterId : '']) as Promise<number>,
-      lease: (_request, token, fence, sentAt, onEnd, trace) =>
-        new RedisLease(name, fence, token, writeBackend, timing, sentAt, onEnd, trace),
-      discard: (_request, token) => void writeBackend.release(token).catch(ignore),
-      withdraw: () => void writerWithdraw.run(client, [keys.waitingWriters, waiterId, keys.channel]).catch(ignore),
-    };
-    this.read = new Side(
+      () => void writerWithdraw.run(client, [keys.waitingWriters, waiterId, keys.channel]).catch(ignore),
+    );
+    this.read = new AcquirerLock(
       new Acquirer({
         resource: name,
         lock: this,
@@ -142,7 +105,7 @@ export class RedisReadWriteLock implements ReadWriteLock {
         contender: reading,
       }),
     );
-    this.write = new Side(
+    this.write = new AcquirerLock(
       new Acquirer({
         resource: name,
         lock: this,

@@ -1,12 +1,13 @@
-import { type AcquireOptions, checkAcquireOptions, checkInteger, type Semaphore } from '@cf/core';
+import { type AcquireOptions, checkInteger, type Semaphore } from '@cf/core';
 import { Acquirer } from './internal/acquirer.js';
 import { checkClient, isOne, type RedisClient } from './internal/client.js';
+import { contender } from './internal/holds.js';
 import { checkResourceName, resourceBase } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
 import { entryExtend, queueWithdraw, semaphoreAcquire, semaphoreRelease } from './internal/scripts.js';
 import { Subscriber } from './internal/subscriber.js';
 import { randomToken } from './internal/token.js';
-import { type HoldBackend, RedisLease } from './redis-lease.js';
+import type { HoldBackend, RedisLease } from './redis-lease.js';
 
 /** Options of {@link RedisSemaphore}. */
 export interface RedisSemaphoreOptions extends CommonOptions {}
@@ -93,8 +94,11 @@ export class RedisSemaphore implements Semaphore {
       pollInterval: Math.min(pollInterval, Math.max(1, Math.floor(ttl / 3))),
       permitsOf: (request) => request,
       listen: (wake) => Subscriber.of(client).listen(keys.channel, wake),
-      contender: {
-        attempt: (request, token, register) =>
+      contender: contender(
+        name,
+        timing,
+        backend,
+        (request, token, register) =>
           semaphoreAcquire.run(client, [
             keys.holders,
             keys.weights,
@@ -108,12 +112,8 @@ export class RedisSemaphore implements Semaphore {
             register ? waiterId : '',
             keys.channel,
           ]) as Promise<number>,
-        lease: (_request, token, fence, sentAt, onEnd, trace) =>
-          new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
-        discard: (_request, token) => void backend.release(token).catch(ignore),
-        withdraw: () =>
-          void queueWithdraw.run(client, [keys.queue, keys.queueExpiry, waiterId, keys.channel]).catch(ignore),
-      },
+        () => void queueWithdraw.run(client, [keys.queue, keys.queueExpiry, waiterId, keys.channel]).catch(ignore),
+      ),
     });
   }
 
@@ -131,7 +131,6 @@ export class RedisSemaphore implements Semaphore {
   acquire(permits = 1, options?: AcquireOptions): Promise<RedisLease> {
     try {
       checkInteger(permits, 'permits', 1, this.permits);
-      checkAcquireOptions(options);
     } catch (error) {
       return Promise.reject(error);
     }

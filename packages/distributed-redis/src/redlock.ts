@@ -1,12 +1,13 @@
-import { type AcquireOptions, checkAcquireOptions, invalidArgument, type Lock, QuorumError } from '@cf/core';
+import { type AcquireOptions, invalidArgument, type Lock, QuorumError } from '@cf/core';
 import { Acquirer } from './internal/acquirer.js';
 import { checkClient, type RedisClient } from './internal/client.js';
-import { checkResourceName, resourceBase } from './internal/keys.js';
+import { contender } from './internal/holds.js';
+import { checkResourceName, lockKeys } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
-import { outcomes, round, type Tally } from './internal/quorum.js';
+import { outcomes, type Reply, round, type Tally } from './internal/quorum.js';
 import { fenceRaise, lockAcquire, lockExtend, lockRelease } from './internal/scripts.js';
 import { Subscriber } from './internal/subscriber.js';
-import { type HoldBackend, RedisLease } from './redis-lease.js';
+import type { HoldBackend, RedisLease } from './redis-lease.js';
 import type { RedisLockKeys } from './redis-lock.js';
 
 /** Options of {@link Redlock}. */
@@ -21,6 +22,9 @@ export interface RedlockOptions extends CommonOptions {
 function ignore(): void {}
 
 const isGrant = (value: number): boolean => value > 0;
+
+// First pause after an attempt refused by a majority; doubled with each further refusal.
+const BACKOFF_MS = 25;
 
 // A round can stop early once more answers cannot change what the caller will decide: granted,
 // refused by reachable members, or short of reachable members.
@@ -41,11 +45,13 @@ function decided(tally: Tally, quorum: number): boolean {
  * listing each server's outcome instead of waiting. Extension needs a majority too; release goes
  * to every server.
  *
- * `lease.token` is the highest fence counter among the granting servers; servers that returned a
- * lower value are raised to it in the background, so the next holder's majority, which overlaps
- * this one, sees at least this value. It is strictly increasing as long as no server loses its
- * data (restart without persistence) and no holder dies within a round trip of acquiring; read
- * docs/distributed-redis.md before relying on it for safety.
+ * `lease.token` is the highest fence counter among the granting servers. Before the lease is
+ * returned, a majority of servers must hold at least that value: granting servers that returned
+ * less are raised to it (one more parallel round trip, only when the counters disagree, counted
+ * toward the validity); if fewer than a majority confirm, the attempt fails and is cleaned up.
+ * The next holder's majority overlaps that one, so its token is larger, as long as no server
+ * loses its data (restart without persistence). Read docs/distributed-redis.md before relying on
+ * it for safety.
  *
  * @example
  * ```ts
@@ -92,9 +98,8 @@ export class Redlock implements Lock {
     }
     const quorum = Math.floor(members.length / 2) + 1;
     this.quorum = quorum;
-    const base = resourceBase(prefix, 'lock', name);
-    const keys = { lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:released` };
-    this.keys = Object.freeze(keys);
+    const keys = lockKeys(prefix, name);
+    this.keys = keys;
 
     const done = (tally: Tally): boolean => decided(tally, quorum);
     // Sent to every server; resolves once a majority confirmed (or cannot), the rest finish in the
@@ -110,6 +115,8 @@ export class Redlock implements Lock {
       );
     // The highest token this object has seen, sent with each attempt so the servers' counters stay in step.
     let seen = 0;
+    // Attempts refused by a majority since the last grant or announcement (see `attempt`).
+    let contention = 0;
 
     const backend: HoldBackend = {
       extend: async (token) => {
@@ -140,6 +147,50 @@ export class Redlock implements Lock {
       },
     };
 
+    const raise = (token: string, fence: number) => (client: RedisClient) =>
+      fenceRaise.run(client, [keys.lock, keys.fence, token, fence]);
+    // Makes `fence` stick on a majority before the lease is handed out. Members of the granting
+    // majority that returned exactly `fence` already hold it; the others are raised to it, and a
+    // raise counts only while our hold is still there. Any later majority overlaps the confirmed
+    // one, so its INCR there yields more than `fence`. Resolves `undefined` once a majority
+    // holds `fence`, else the replies (acquire replies with the raise replies in place) to report.
+    const confirmFence = async (
+      token: string,
+      fence: number,
+      replies: readonly Reply[],
+    ): Promise<{ replies: Reply[]; reachable: number } | undefined> => {
+      let confirmed = 0;
+      const lower: number[] = [];
+      replies.forEach((reply, index) => {
+        if (reply.kind !== 'value' || reply.value <= 0) return;
+        if (reply.value >= fence) confirmed++;
+        else lower.push(index);
+      });
+      const call = raise(token, fence);
+      if (confirmed >= quorum) {
+        // Not needed for this token; keeps the counters in step so that later majorities agree
+        // at once and skip the extra round trip.
+        for (const index of lower) call(members[index]!).catch(ignore);
+        return undefined;
+      }
+      const need = quorum - confirmed;
+      const { replies: raised, tally } = await round(
+        lower.map((index) => members[index]!),
+        call,
+        instanceTimeout,
+        isGrant,
+        (t) => t.granted >= need || t.granted + t.pending < need,
+      );
+      if (tally.granted >= need) return undefined;
+      const merged = replies.slice();
+      lower.forEach((index, i) => {
+        merged[index] = raised[i]!;
+      });
+      return { replies: merged, reachable: confirmed + tally.granted + tally.refused };
+    };
+    // A split vote or a slow round: retry after a random pause so contenders fall out of step.
+    const pause = (): number => -(1 + Math.random() * Math.min(50, ttl / 10));
+
     const attempt = async (token: string): Promise<number> => {
       const sentAt = performance.now();
       const { replies, tally } = await round(
@@ -149,17 +200,25 @@ export class Redlock implements Lock {
         isGrant,
         done,
       );
-      const elapsed = performance.now() - sentAt;
-      if (tally.granted >= quorum && ttl - elapsed - timing.drift > 0) {
+      if (tally.granted >= quorum && ttl - (performance.now() - sentAt) - timing.drift > 0) {
         let fence = 0;
         for (const reply of replies) if (reply.kind === 'value' && reply.value > fence) fence = reply.value;
         if (fence > seen) seen = fence;
-        replies.forEach((reply, index) => {
-          if (reply.kind === 'value' && reply.value > 0 && reply.value < fence) {
-            fenceRaise.run(members[index]!, [keys.fence, fence]).catch(ignore);
-          }
-        });
-        return fence;
+        const unconfirmed = await confirmFence(token, fence, replies);
+        // The raise counts toward the validity like the acquisition itself.
+        if (unconfirmed === undefined && ttl - (performance.now() - sentAt) - timing.drift > 0) {
+          contention = 0;
+          return fence;
+        }
+        releaseEverywhere(token, false).catch(ignore);
+        if (unconfirmed !== undefined && unconfirmed.reachable < quorum) {
+          throw new QuorumError(
+            `Only ${unconfirmed.reachable} of ${members.length} servers confirmed the fencing token for ${name}; ${quorum} are needed`,
+            quorum,
+            outcomes(members, unconfirmed.replies, isGrant, 'the hold had expired before the fencing token was raised'),
+          );
+        }
+        return pause();
       }
       // Partial holds (including late answers from silent servers) must not linger until their ttl.
       releaseEverywhere(token, false).catch(ignore);
@@ -174,10 +233,14 @@ export class Redlock implements Lock {
         let hint = Number.POSITIVE_INFINITY;
         for (const reply of replies)
           if (reply.kind === 'value' && reply.value <= 0) hint = Math.min(hint, -reply.value);
-        return -Math.max(1, hint);
+        // A majority of refusals may come from other contenders' partial holds, which they
+        // delete without announcing; if every contender then waited for an announcement, all
+        // would wait for the poll. So retry after a random pause that doubles with each refusal
+        // since the last grant or announcement, up to the holder's remaining time.
+        contention = Math.min(contention + 1, 16);
+        return -(1 + Math.random() * Math.min(Math.max(1, hint), BACKOFF_MS * 2 ** (contention - 1)));
       }
-      // A split vote or a slow round: retry after a random pause so contenders fall out of step.
-      return -(1 + Math.random() * Math.min(50, ttl / 10));
+      return pause();
     };
 
     this.#acquirer = new Acquirer<undefined>({
@@ -187,17 +250,16 @@ export class Redlock implements Lock {
       exclusive: true,
       pollInterval,
       listen: (wake) => {
-        const stops = members.map((c) => Subscriber.of(c).listen(keys.channel, wake));
+        const announced = (): void => {
+          contention = 0;
+          wake();
+        };
+        const stops = members.map((c) => Subscriber.of(c).listen(keys.channel, announced));
         return () => {
           for (const stop of stops) stop();
         };
       },
-      contender: {
-        attempt: (_request, token) => attempt(token),
-        lease: (_request, token, fence, sentAt, onEnd, trace) =>
-          new RedisLease(name, fence, token, backend, timing, sentAt, onEnd, trace),
-        discard: (_request, token) => void releaseEverywhere(token, true).catch(ignore),
-      },
+      contender: contender(name, timing, backend, (_request, token) => attempt(token)),
     });
   }
 
@@ -205,25 +267,20 @@ export class Redlock implements Lock {
    * Waits until a majority of the servers grant the lock.
    * @param options - `signal`, `timeout` (ms), `priority` among this process's waiters, `owner`
    * @returns the lease; `token` is the highest fence counter of the majority
-   * @throws QuorumError when fewer than a majority of servers answer; TimeoutError; `signal.reason`
+   * @throws QuorumError when fewer than a majority of servers answer (or confirm the fencing token); TimeoutError; `signal.reason`
    * @example
    * ```ts
    * const lease = await redlock.acquire({ timeout: 1000 });
    * ```
    */
   acquire(options?: AcquireOptions): Promise<RedisLease> {
-    try {
-      checkAcquireOptions(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     return this.#acquirer.acquire(undefined, options);
   }
 
   /**
    * One attempt on all servers; never waits for a holder.
    * @returns the lease, or `undefined` when a majority could not be obtained because it is held
-   * @throws QuorumError when fewer than a majority of servers answer
+   * @throws QuorumError when fewer than a majority of servers answer (or confirm the fencing token)
    * @example
    * ```ts
    * const lease = await redlock.tryAcquire();

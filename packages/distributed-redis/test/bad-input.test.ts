@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisElection, RedisLock, RedisReadWriteLock, RedisSemaphore, Redlock } from '../src/index.js';
-import { Fixture } from './helpers.js';
+import { useServers } from './helpers.js';
 
-const fx = new Fixture();
-beforeAll(async () => {
-  await fx.start(1);
-});
-afterAll(async () => {
-  await fx.stop();
-});
-beforeEach(async () => {
-  await fx.flush();
-});
+const fx = useServers(1);
 
 const invalid = { code: 'ERR_CF_INVALID_ARG' };
 

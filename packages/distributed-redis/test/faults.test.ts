@@ -1,16 +1,10 @@
 import { isBackendError, isLeaseLostError, isQuorumError, isTimeoutError, type QuorumError } from '@cf/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type RedisLease, RedisLock, Redlock } from '../src/index.js';
-import { Fixture, sleep } from './helpers.js';
+import { sleep, useServers } from './helpers.js';
 
 describe('Redlock while servers die', () => {
-  const fx = new Fixture();
-  beforeAll(async () => {
-    await fx.start(5);
-  });
-  afterAll(async () => {
-    await fx.stop();
-  });
+  const fx = useServers(5, { flush: false });
 
   it('continues with one and two of five down, fails cleanly with three down, never two holders', async () => {
     const contenders = Array.from(
@@ -78,13 +72,7 @@ describe('Redlock while servers die', () => {
 });
 
 describe('a single server that restarts or stalls', () => {
-  const fx = new Fixture();
-  beforeAll(async () => {
-    await fx.start(1);
-  });
-  afterAll(async () => {
-    await fx.stop();
-  });
+  const fx = useServers(1, { flush: false });
 
   it('restart mid-hold: the lease is reported lost, nothing hangs, later tokens are still larger', async () => {
     const lock = new RedisLock(fx.client(), 'restart', { ttl: 600 });

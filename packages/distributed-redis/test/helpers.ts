@@ -1,5 +1,7 @@
 import { type RedisServer, type RedisServerGroup, startRedisServers } from '@cf/test-servers/redis';
 import { Redis, type RedisOptions } from 'ioredis';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { lockAcquire } from '../src/internal/scripts.js';
 
 /** Servers and clients of one test file, torn down together. */
 export class Fixture {
@@ -48,6 +50,105 @@ export class Fixture {
     this.#clients.length = 0;
     await this.group?.stop();
   }
+}
+
+/**
+ * A fixture with `count` servers for the enclosing file or `describe`: started before its tests,
+ * stopped after them, and (unless `flush` is false) emptied before each test.
+ */
+export function useServers(count = 1, { flush = true }: { flush?: boolean } = {}): Fixture {
+  const fx = new Fixture();
+  beforeAll(async () => {
+    await fx.start(count);
+  });
+  afterAll(async () => {
+    await fx.stop();
+  });
+  if (flush) {
+    beforeEach(async () => {
+      await fx.flush();
+    });
+  }
+  return fx;
+}
+
+/** A client whose script calls are watched; see {@link tapScripts}. */
+export interface TappedClient {
+  /** Hand this to the primitive under test. */
+  readonly client: Redis;
+  /**
+   * Resolves once the server has answered the lock acquire script `count` times, with the
+   * answers so far: a fence when granted, else minus the holder's remaining ttl.
+   */
+  answers(count: number): Promise<number[]>;
+  /** Script calls held back so far (with `stallAfterGrant`). */
+  readonly held: number;
+  /** Lets the held calls (and later ones) through. */
+  resume(): void;
+}
+
+/**
+ * Wraps `client` to see how its server answers a lock acquisition. With `stallAfterGrant`,
+ * every script call after that grant waits until `resume()`: the network to that server stalls
+ * right after it granted, as a partition or a paused proxy would make it.
+ */
+export function tapScripts(
+  client: Redis,
+  { stallAfterGrant = false }: { stallAfterGrant?: boolean } = {},
+): TappedClient {
+  let stalled = false;
+  let held = 0;
+  let resume = (): void => {};
+  const resumed = new Promise<void>((resolve) => {
+    resume = resolve;
+  });
+  const replies: number[] = [];
+  const waiting: { count: number; resolve: (answers: number[]) => void }[] = [];
+  const answer = (reply: number): void => {
+    replies.push(reply);
+    for (const waiter of waiting.filter((w) => w.count <= replies.length)) {
+      waiting.splice(waiting.indexOf(waiter), 1);
+      waiter.resolve(replies.slice());
+    }
+  };
+  const scripted = new Set<PropertyKey>(['evalsha', 'eval']);
+  const proxy = new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (!scripted.has(property)) return value.bind(target);
+      return (...args: unknown[]): Promise<unknown> => {
+        const call = (): Promise<unknown> => value.apply(target, args) as Promise<unknown>;
+        if (stalled) {
+          held++;
+          return resumed.then(call);
+        }
+        const acquiring = args[0] === lockAcquire.sha || args[0] === lockAcquire.source;
+        return call().then((reply) => {
+          if (acquiring && typeof reply === 'number') {
+            if (stallAfterGrant && reply > 0) stalled = true;
+            answer(reply);
+          }
+          return reply;
+        });
+      };
+    },
+  });
+  return {
+    client: proxy,
+    answers: (count) =>
+      new Promise((resolve) => {
+        if (replies.length >= count) resolve(replies.slice());
+        else waiting.push({ count, resolve });
+      }),
+    get held() {
+      return held;
+    },
+    resume: () => {
+      stalled = false;
+      resume();
+    },
+  };
 }
 
 /** Resolves after `ms`; used only to let real time pass (ttl expiry), never to order events. */

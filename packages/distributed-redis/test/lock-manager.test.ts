@@ -1,18 +1,9 @@
 import { LockManager } from '@cf/locks';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisLock, RedisReadWriteLock } from '../src/index.js';
-import { Fixture, sleep } from './helpers.js';
+import { sleep, useServers } from './helpers.js';
 
-const fx = new Fixture();
-beforeAll(async () => {
-  await fx.start(1);
-});
-afterAll(async () => {
-  await fx.stop();
-});
-beforeEach(async () => {
-  await fx.flush();
-});
+const fx = useServers(1);
 
 describe('LockManager over Redis', () => {
   it('excludes across managers (processes) through createLock', async () => {

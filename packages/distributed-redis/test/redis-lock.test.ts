@@ -1,19 +1,10 @@
 import { isBackendError, isLeaseLostError, isTimeoutError, withLock } from '@cf/core';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisLock } from '../src/index.js';
-import { Fixture, sleep } from './helpers.js';
+import { sleep, useServers } from './helpers.js';
 
-const fx = new Fixture();
-beforeAll(async () => {
-  await fx.start(1);
-});
-afterAll(async () => {
-  await fx.stop();
-});
-beforeEach(async () => {
-  await fx.flush();
-});
+const fx = useServers(1);
 
 /** Counts the commands a client sends (MONITOR-free). */
 function countCommands(client: Redis): { readonly count: number } {

@@ -1,18 +1,10 @@
 import { isQuorumError, type QuorumError } from '@cf/core';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Redlock } from '../src/index.js';
-import { Fixture, sleep } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type RedisLease, Redlock } from '../src/index.js';
+import { Subscriber } from '../src/internal/subscriber.js';
+import { sleep, tapScripts, useServers } from './helpers.js';
 
-const fx = new Fixture();
-beforeAll(async () => {
-  await fx.start(5);
-});
-afterAll(async () => {
-  await fx.stop();
-});
-beforeEach(async () => {
-  await fx.flush();
-});
+const fx = useServers(5);
 
 const clientsOf = (count = 5) => Array.from({ length: count }, (_, i) => fx.client(i));
 
@@ -37,8 +29,7 @@ describe('Redlock', () => {
     await Promise.all(clients.map((c, i) => c.set(lock.keys.fence, i < 4 ? '6000' : '5000')));
     const second = await lock.acquire();
     expect(second.token).toBe(6001n);
-    await sleep(20);
-    // Every server of the granting majority is at the token now; none is above it.
+    // A majority holds the token before the lease is handed out; no server is above it.
     const counters = (await Promise.all(clients.map((c) => c.get(lock.keys.fence)))).map((v) => BigInt(v ?? '0'));
     expect(counters.filter((v) => v === second.token).length).toBeGreaterThanOrEqual(lock.quorum);
     expect(counters.every((v) => v <= second.token)).toBe(true);
@@ -75,8 +66,11 @@ describe('Redlock', () => {
     expect(await clients[2]!.exists(lock.keys.lock)).toBe(0);
   });
 
-  it('keeps exclusion among many contenders on five servers', async () => {
-    const locks = Array.from({ length: 4 }, () => new Redlock(clientsOf(), 'busy', { ttl: 2000 }));
+  it('keeps exclusion among many contenders on five servers, and never stalls until the poll', async () => {
+    // With ttl and poll far above the test's budget, a round in which every contender waits for
+    // an announcement that nobody sends (each refused by the others' partial holds) would time out.
+    const options = { ttl: 60_000, pollInterval: 60_000 };
+    const locks = Array.from({ length: 4 }, () => new Redlock(clientsOf(), 'busy', options));
     let inside = 0;
     let overlaps = 0;
     let last = 0n;
@@ -94,5 +88,113 @@ describe('Redlock', () => {
     );
     expect(overlaps).toBe(0);
     expect(increasing).toBe(true);
+  }, 10_000);
+
+  it('does not wait for an announcement when a majority refused while some servers granted', async () => {
+    // Servers 0-2 hold another contender's partial holds; 3 and 4 grant ours. That contender
+    // deletes its partial holds without announcing (as every failed attempt does), so waiting
+    // for an announcement would last until the poll.
+    const taps = clientsOf().map((client) => tapScripts(client));
+    const lock = new Redlock(
+      taps.map((tap) => tap.client),
+      'partial',
+      { ttl: 60_000, pollInterval: 60_000 },
+    );
+    // Subscribe to the release channel beforehand, so that no subscription confirmation (which
+    // makes waiters look again) comes during the test: only the waiting policy is left.
+    const stops = await Promise.all(
+      taps.map(
+        (tap) =>
+          new Promise<() => void>((resolve) => {
+            const stop = Subscriber.of(tap.client).listen(lock.keys.channel, () => resolve(stop));
+          }),
+      ),
+    );
+    await Promise.all([0, 1, 2].map((i) => fx.server(i).command('SET', lock.keys.lock, 'other', 'PX', '60000')));
+    const acquiring = lock.acquire({ timeout: 5000 });
+    const answers = await Promise.all(taps.map(async (tap) => (await tap.answers(1))[0]! > 0));
+    expect(answers).toEqual([false, false, false, true, true]);
+    await Promise.all([0, 1, 2].map((i) => fx.server(i).command('DEL', lock.keys.lock)));
+    const lease = await acquiring;
+    expect(lease.token).toBeGreaterThan(0n);
+    await lease.release();
+    for (const stop of stops) stop();
+  });
+});
+
+// Three servers A, B, C whose fence counters disagree: A is far ahead because earlier majorities
+// included it and left out B and C. The highest counter of a majority is then not monotonic by
+// itself: {A, B} yields A's 11, a later {B, C} would yield 5. Redlock must make its token stick
+// on a majority before handing it out.
+describe('Redlock fencing tokens over skewed counters', () => {
+  const A = 0;
+  const B = 1;
+  const C = 2;
+  const name = 'skewed';
+  // The documented layout (docs/distributed-redis.md), so counters can be set by hand.
+  const keys = { lock: `cf:lock:{${name}}:lock`, fence: `cf:lock:{${name}}:fence` };
+
+  /** A client of server `index` whose connection is closed: every command fails at once. */
+  const unavailable = (index: number) => {
+    const client = fx.client(index);
+    client.disconnect();
+    return client;
+  };
+  const skew = () =>
+    Promise.all(
+      [
+        [A, '10'],
+        [B, '3'],
+        [C, '3'],
+      ].map(([index, value]) => fx.server(index as number).command('SET', keys.fence, value as string)),
+    );
+  const counter = async (index: number) =>
+    BigInt((await fx.server(index).command('GET', keys.fence)).split('\r\n')[1]!);
+  const options = { ttl: 2000, watchdog: false, instanceTimeout: 100 } as const;
+
+  it('a later majority without the highest server still gets a larger token', async () => {
+    await skew();
+    // C is down for the first acquisition: the majority is {A, B}.
+    const lock = new Redlock([fx.client(A), fx.client(B), unavailable(C)], name, options);
+    expect(lock.keys).toMatchObject(keys);
+    const first = await lock.acquire();
+    expect(first.token).toBe(11n);
+    // Both members of the majority hold at least the token before the lease is handed out.
+    expect(await counter(B)).toBeGreaterThanOrEqual(first.token);
+    await first.release();
+    // A is down for the second: the majority is {B, C}, a fresh object with no memory of 11.
+    const second = await new Redlock([unavailable(A), fx.client(B), fx.client(C)], name, options).acquire();
+    expect(second.token).toBeGreaterThan(first.token);
+    await second.release();
+  });
+
+  it('never hands out a token that a later majority could undercut, even when a server stalls after granting', async () => {
+    await skew();
+    const stalled = tapScripts(fx.client(B), { stallAfterGrant: true });
+    const issued: RedisLease[] = [];
+    try {
+      // B grants, then stalls: whatever B's counter needs after that cannot reach it.
+      const first = await new Redlock([fx.client(A), stalled.client, unavailable(C)], name, options)
+        .tryAcquire()
+        .catch((error: unknown) => error);
+      if (first !== undefined && !isQuorumError(first)) issued.push(first as RedisLease);
+      else expect(isQuorumError(first), String(first)).toBe(true);
+      // Something (the raise, or the clean-up) did try to reach B after it granted.
+      expect(stalled.held).toBeGreaterThan(0);
+      // The first holder pauses past its ttl: its holds expire (deleted here instead of waiting).
+      await Promise.all([A, B].map((index) => fx.server(index).command('DEL', keys.lock)));
+      const second = await new Redlock([unavailable(A), fx.client(B), fx.client(C)], name, options).acquire();
+      issued.push(second);
+      // Tokens in the order the leases were handed out must strictly increase; otherwise the
+      // paused first holder's fenced write would be accepted after the second holder's.
+      const tokens = issued.map((lease) => lease.token);
+      expect(
+        tokens.every((token, i) => i === 0 || token > tokens[i - 1]!),
+        `tokens ${tokens}`,
+      ).toBe(true);
+      await second.release();
+    } finally {
+      stalled.resume();
+    }
   });
 });

@@ -102,6 +102,25 @@ describe('Mutex', () => {
     expect(mutex.isLocked).toBe(false);
   });
 
+  it('no lease is a thenable, whether returned at once or handed to a waiter', async () => {
+    // A handed lease carries an inert `then: undefined` (a faster resolve); it must stay inert.
+    const mutex = new Mutex();
+    const direct = await mutex.acquire();
+    const queued = mutex.acquire();
+    direct.release();
+    const handed = await queued;
+    handed.release();
+    const sync = mutex.tryAcquireSync()!;
+    sync.release();
+    for (const lease of [direct, handed, sync]) {
+      expect(typeof (lease as { then?: unknown }).then).not.toBe('function');
+      expect(await lease).toBe(lease);
+      expect(await Promise.resolve(lease)).toBe(lease);
+      expect(Object.keys(lease)).not.toContain('then');
+      expect(lease.released).toBe(true);
+    }
+  });
+
   it('tryAcquire and tryAcquireSync never wait', async () => {
     const mutex = new Mutex();
     const lease = mutex.tryAcquireSync();

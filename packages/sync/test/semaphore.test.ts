@@ -122,6 +122,26 @@ describe('Semaphore: leases', () => {
     expect(semaphore.availablePermits).toBe(4);
   });
 
+  it('no lease is a thenable, whether returned at once or granted to a waiter', async () => {
+    // A granted lease carries an inert `then: undefined` (a faster resolve); it must stay inert.
+    const semaphore = new Semaphore(1);
+    const direct = await semaphore.acquire();
+    const queued = semaphore.acquire();
+    direct.release();
+    const granted = await queued;
+    expect(granted.permits).toBe(1);
+    granted.release();
+    const sync = semaphore.tryAcquireSync()!;
+    sync.release();
+    for (const lease of [direct, granted, sync]) {
+      expect(typeof (lease as { then?: unknown }).then).not.toBe('function');
+      expect(await lease).toBe(lease);
+      expect(await Promise.resolve(lease)).toBe(lease);
+      expect(lease.released).toBe(true);
+    }
+    expect(semaphore.availablePermits).toBe(1);
+  });
+
   it('await using returns the permits on scope exit, also on throw', async () => {
     const semaphore = new Semaphore(2);
     {

@@ -1,3 +1,4 @@
+import { ClosedError, TimeoutError } from '@cf/core';
 import { type EventCount, eventCountInternals } from '../event-count.js';
 import { deadlineOf, remaining } from './async-wait.js';
 
@@ -15,6 +16,16 @@ function pause(iterations: number): void {
   let value = sink;
   for (let i = 0; i < iterations; i++) value = (value + i) | 0;
   sink = value;
+}
+
+/** The error of an operation on a closed structure. */
+export function closedError(name: string): ClosedError {
+  return new ClosedError(`The ${name} is closed`);
+}
+
+/** The error of an async wait that ran out of time. */
+export function timeoutError(timeout: number | undefined, what: string): TimeoutError {
+  return new TimeoutError(`Timed out after ${timeout} ms waiting for ${what}`, timeout ?? 0);
 }
 
 /** Returned by an attempt that could not complete yet (a full or empty structure). */

@@ -1,4 +1,5 @@
 import { ClosedError, LeaseLostError, TimeoutError } from '@cf/core';
+import type { ITxnRequest, ITxnResponse } from 'etcd3';
 import type { SessionCore } from '../session.js';
 
 /** The part of a session an attempt needs: whether it ended, and who to tell when it does. */
@@ -9,7 +10,7 @@ export function endlessLife(): Life {
   return { ended: undefined, listeners: new Set() };
 }
 
-import { backendError, isTransient } from './client.js';
+import { backendError, deadline, isTransient } from './client.js';
 
 /**
  * The reason to give a caller whose session ended: `ClosedError` after `close()`, otherwise
@@ -164,4 +165,23 @@ export async function retrying<T>(
       if (core.ended !== undefined) throw backendError(what, error);
     }
   }
+}
+
+/**
+ * One transaction of a session, each try with the session's RPC deadline, retried like
+ * {@link retrying}.
+ * @param core - the session
+ * @param what - for the error message
+ * @param request - the transaction
+ * @param attempt - stops retrying when cancelled (optional)
+ * @returns etcd's answer
+ * @throws BackendError for a failure that retrying cannot fix; the session's end reason
+ */
+export function txn(
+  core: Pick<SessionCore, 'ended' | 'raw' | 'rpcMs'>,
+  what: string,
+  request: ITxnRequest,
+  attempt?: Attempt,
+): Promise<ITxnResponse> {
+  return retrying(core, what, () => core.raw.kv.txn(request, deadline(core.rpcMs)), attempt);
 }

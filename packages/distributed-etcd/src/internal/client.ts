@@ -1,5 +1,6 @@
 import { BackendError, invalidArgument } from '@cf/core';
 import type {
+  ICompare,
   IDeleteRangeResponse,
   IDuplexStream,
   ILeaseGrantResponse,
@@ -143,3 +144,13 @@ export const COMPARE_VALUE = 3;
 export const COMPARE_EQUAL = 0;
 /** `WatchCreateRequest.FilterType.NOPUT` */
 export const FILTER_NOPUT = 0;
+
+/**
+ * The transaction compare "`key` has create revision `revision`": `0` means the key does not
+ * exist, any other value that it is still the key created then (not a newer one of that name).
+ * @param key - the key
+ * @param revision - its create revision, or 0
+ */
+export function createdAt(key: Buffer, revision: bigint | 0): ICompare {
+  return { key, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() };
+}

@@ -11,6 +11,7 @@ import {
 import { EtcdLease } from '../lease.js';
 import type { SessionCore } from '../session.js';
 import { Attempt } from './attempt.js';
+import { join } from './keys.js';
 import { gateFor, type LocalGate } from './local-gate.js';
 import { acquireTurn, deleteKey, deleteUnknown, enqueue } from './ordered.js';
 import type { SessionSource } from './source.js';
@@ -32,6 +33,25 @@ export interface OrderedKind {
   myKey(core: SessionCore): Buffer;
   /** The keys that can block ours. */
   readonly blockPrefix: Buffer;
+}
+
+/**
+ * The layout of etcd's Go `concurrency.Mutex` and `Election`: one key per session,
+ * `<primitive prefix><session lease hex>`, blocked by every key under the prefix.
+ * @param lock - the primitive, reported in events
+ * @param resource - its name
+ * @param prefix - `<prefix><name>/`
+ * @returns the request layout
+ */
+export function sessionKeyKind(lock: object, resource: string, prefix: Buffer): OrderedKind {
+  return {
+    lock,
+    resource,
+    mode: 'exclusive',
+    gateKey: prefix.toString('latin1'),
+    myKey: (core: SessionCore) => join(prefix, core.leaseHex),
+    blockPrefix: prefix,
+  };
 }
 
 /**

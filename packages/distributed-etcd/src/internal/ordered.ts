@@ -15,8 +15,8 @@
 import { LeaseLostError } from '@cf/core';
 import type { IKeyValue, IRangeRequest } from 'etcd3';
 import type { SessionCore } from '../session.js';
-import { type Attempt, retrying } from './attempt.js';
-import { COMPARE_CREATE, COMPARE_EQUAL, deadline, SORT_BY_CREATE, SORT_DESCEND } from './client.js';
+import { type Attempt, retrying, txn } from './attempt.js';
+import { createdAt, deadline, SORT_BY_CREATE, SORT_DESCEND } from './client.js';
 import { KeyWait } from './key-wait.js';
 import { rangeEnd, showKey } from './keys.js';
 
@@ -71,21 +71,17 @@ export async function enqueue(
   attempt?: Attempt,
 ): Promise<Enqueued> {
   for (let stale = 0; ; stale++) {
-    const response = await retrying(
+    const response = await txn(
       core,
       'create key',
-      () =>
-        core.raw.kv.txn(
-          {
-            compare: [{ key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: 0 }],
-            success: [
-              { request_range: lastAhead(blockPrefix) },
-              { request_put: { key: myKey, value, lease: core.leaseId } },
-            ],
-            failure: [{ request_range: { key: myKey, keys_only: true } }],
-          },
-          deadline(core.rpcMs),
-        ),
+      {
+        compare: [createdAt(myKey, 0)],
+        success: [
+          { request_range: lastAhead(blockPrefix) },
+          { request_put: { key: myKey, value, lease: core.leaseId } },
+        ],
+        failure: [{ request_range: { key: myKey, keys_only: true } }],
+      },
       attempt,
     );
     if (response.succeeded) {
@@ -114,20 +110,10 @@ export async function readBlocker(
   blockPrefix: Buffer,
   attempt?: Attempt,
 ): Promise<{ readAt: bigint; blocker: Blocker | undefined }> {
-  const response = await retrying(
+  const response = await txn(
     core,
     'read waiters',
-    () =>
-      core.raw.kv.txn(
-        {
-          compare: [
-            { key: myKey, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() },
-          ],
-          success: [{ request_range: lastAhead(blockPrefix, revision - 1n) }],
-          failure: [],
-        },
-        deadline(core.rpcMs),
-      ),
+    { compare: [createdAt(myKey, revision)], success: [{ request_range: lastAhead(blockPrefix, revision - 1n) }] },
     attempt,
   );
   if (!response.succeeded) {
@@ -188,16 +174,10 @@ export async function waitTurn(
  */
 export async function deleteKey(core: SessionCore, key: Buffer, revision: bigint): Promise<void> {
   try {
-    await retrying(core, 'delete key', () =>
-      core.raw.kv.txn(
-        {
-          compare: [{ key, target: COMPARE_CREATE, result: COMPARE_EQUAL, create_revision: revision.toString() }],
-          success: [{ request_delete_range: { key } }],
-          failure: [],
-        },
-        deadline(core.rpcMs),
-      ),
-    );
+    await txn(core, 'delete key', {
+      compare: [createdAt(key, revision)],
+      success: [{ request_delete_range: { key } }],
+    });
   } catch (error) {
     if (core.ended === undefined) throw error;
   }
@@ -215,7 +195,7 @@ export async function deleteKey(core: SessionCore, key: Buffer, revision: bigint
  * @param onWait - called when another key is ahead, so the request has to wait (for events)
  * @returns our key's create revision
  */
-export async function acquireTurn(
+export function acquireTurn(
   core: SessionCore,
   attempt: Attempt,
   myKey: Buffer,
@@ -224,34 +204,65 @@ export async function acquireTurn(
   cleanup: () => void,
   onWait?: () => void,
 ): Promise<bigint> {
+  return keyOrNothing(
+    core,
+    attempt,
+    myKey,
+    async (created) => {
+      const entry = await enqueue(core, myKey, value, blockPrefix, attempt);
+      created(entry.revision);
+      attempt.check();
+      if (entry.blocker !== undefined) {
+        onWait?.();
+        await waitTurn(core, attempt, myKey, entry, blockPrefix);
+      }
+      return entry.revision;
+    },
+    cleanup,
+  );
+}
+
+/**
+ * Runs `work`, which creates `myKey` (telling `created` its create revision) and waits in etcd,
+ * while the caller's wait may end first (abort, timeout, end of the session). Either the caller
+ * gets the key's revision, or the key is deleted once the work has settled, whatever state it
+ * reached, and then `cleanup` runs.
+ * @param core - the session
+ * @param attempt - the caller's wait
+ * @param myKey - the key the work creates
+ * @param work - creates the key and waits for its turn; resolves with its create revision
+ * @param cleanup - runs after the key is gone, when the caller did not get it
+ * @returns the key's create revision
+ * @throws the attempt's reason, or the work's error
+ */
+export async function keyOrNothing(
+  core: SessionCore,
+  attempt: Attempt,
+  myKey: Buffer,
+  work: (created: (revision: bigint) => void) => Promise<bigint>,
+  cleanup: () => void = () => {},
+): Promise<bigint> {
   if (attempt.reason !== undefined) {
     cleanup();
     throw attempt.reason;
   }
   let revision: bigint | undefined;
-  const work = (async () => {
-    const entry = await enqueue(core, myKey, value, blockPrefix, attempt);
-    revision = entry.revision;
-    attempt.check();
-    if (entry.blocker !== undefined) {
-      onWait?.();
-      await waitTurn(core, attempt, myKey, entry, blockPrefix);
-    }
-    return entry.revision;
-  })();
+  const running = work((created) => {
+    revision = created;
+  });
   try {
-    const result = await attempt.race(work);
+    const result = await attempt.race(running);
     attempt.check();
     attempt.dispose();
     return result;
   } catch (error) {
     attempt.cancel(error);
     // Let the etcd work settle, then remove our key whatever state it reached.
-    const done = work.then(
-      () => undefined,
-      () => undefined,
-    );
-    void done
+    void running
+      .then(
+        () => undefined,
+        () => undefined,
+      )
       .then(async () => {
         if (revision !== undefined) await deleteKey(core, myKey, revision);
         else await deleteUnknown(core, myKey);

@@ -1,9 +1,11 @@
 import {
   type AcquireOptions,
   BackendError,
+  checkAcquireOptions,
   emit,
   isConcurrencyError,
   type LeaseTrace,
+  type Lock,
   observing,
   resolveOwner,
   TimeoutError,
@@ -97,9 +99,14 @@ export class Acquirer<R> {
   }
 
   /**
-   * Queues `request` and resolves with a lease. Options must already be validated.
+   * Queues `request` and resolves with a lease; rejects at once when `options` are invalid.
    */
   acquire(request: R, options: AcquireOptions | undefined): Promise<RedisLease> {
+    try {
+      checkAcquireOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // `timeout: 0` means "only if free now": one attempt, not an instant rejection.
     if (options?.timeout === 0 && options.signal?.aborted !== true) return this.#acquireNow(request, options);
     const promise = this.#queue.enqueue(request, options);
@@ -273,5 +280,46 @@ export class Acquirer<R> {
       this.#registered = false;
       this.#options.contender.withdraw?.();
     }
+  }
+}
+
+/**
+ * The `Lock` surface over an acquirer: what `RedisReadWriteLock.read` and `.write` are.
+ * @example
+ * ```ts
+ * const side = new AcquirerLock(acquirer);
+ * await using lease = await side.acquire({ timeout: 1000 });
+ * ```
+ */
+export class AcquirerLock implements Lock {
+  readonly #acquirer: Acquirer<undefined>;
+
+  /** @param acquirer - the acquirer of one kind of hold */
+  constructor(acquirer: Acquirer<undefined>) {
+    this.#acquirer = acquirer;
+  }
+
+  /**
+   * Waits until held.
+   * @param options - `signal`, `timeout` (ms), `priority` among this process's waiters, `owner`
+   * @returns the lease
+   * @throws TimeoutError; `signal.reason`; BackendError
+   */
+  acquire(options?: AcquireOptions): Promise<RedisLease> {
+    return this.#acquirer.acquire(undefined, options);
+  }
+
+  /**
+   * One attempt; never waits.
+   * @returns the lease, or `undefined` when not available now
+   * @throws BackendError
+   */
+  tryAcquire(): Promise<RedisLease | undefined> {
+    return this.#acquirer.tryAcquire(undefined);
+  }
+
+  /** Callers currently waiting in this process. */
+  get waitersCount(): number {
+    return this.#acquirer.waiting;
   }
 }

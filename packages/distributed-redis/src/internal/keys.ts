@@ -48,3 +48,20 @@ export function checkPrefix(value: unknown, argument: string): string {
 export function resourceBase(prefix: string, kind: KeyKind, name: string): string {
   return `${prefix}${kind}:{${name}}`;
 }
+
+/** Keys of a lock-like resource: the holder's key, the fence counter and the release channel. */
+export interface LockKeys {
+  readonly lock: string;
+  readonly fence: string;
+  readonly channel: string;
+}
+
+/**
+ * The keys of a `RedisLock` or `Redlock` resource, frozen.
+ * @param prefix - key prefix
+ * @param name - resource name
+ */
+export function lockKeys(prefix: string, name: string): LockKeys {
+  const base = resourceBase(prefix, 'lock', name);
+  return Object.freeze({ lock: `${base}:lock`, fence: `${base}:fence`, channel: `${base}:released` });
+}

@@ -86,16 +86,20 @@ export function memberName(client: RedisClient, index: number): string {
     : String(index);
 }
 
-/** Outcomes for a `QuorumError`: granted members are `ok`; errors, refusals and silence are not. */
+/**
+ * Outcomes for a `QuorumError`: granted members are `ok`; errors, refusals (described by
+ * `refusal`) and silence are not.
+ */
 export function outcomes(
   clients: readonly RedisClient[],
   replies: readonly Reply[],
   granted: (value: number) => boolean,
+  refusal = 'held by another client',
 ): QuorumOutcome[] {
   return replies.map((reply, index) => {
     const member = memberName(clients[index]!, index);
     if (reply.kind === 'value') {
-      return granted(reply.value) ? { member, ok: true } : { member, ok: false, error: 'held by another client' };
+      return granted(reply.value) ? { member, ok: true } : { member, ok: false, error: refusal };
     }
     if (reply.kind === 'error') return { member, ok: false, error: reply.error };
     return { member, ok: false, error: new Error('no answer within the instance timeout') };

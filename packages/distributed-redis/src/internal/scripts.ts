@@ -70,12 +70,18 @@ return 0`,
   1,
 );
 
-/** KEYS: fence. ARGV: value. Raises the counter to `value` if it is lower (Redlock's write-back). */
+/**
+ * Redlock's compare-and-raise. KEYS: lock, fence. ARGV: token, value. Raises the counter to
+ * `value` if it is lower, and returns 1 only while the hold is still ours: a raise that lands
+ * after the hold expired could come after another holder's `INCR` there, so it must not count.
+ * Raising anyway is harmless (the counter only grows).
+ */
 export const fenceRaise: Script = new Script(
-  `local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
-return 1`,
-  1,
+  `local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if current < tonumber(ARGV[2]) then redis.call('SET', KEYS[2], ARGV[2]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0`,
+  2,
 );
 
 /** KEYS: lock. Returns { pttl, value } (value absent when there is no holder). */

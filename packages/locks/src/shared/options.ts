@@ -1,6 +1,6 @@
-import { ThreadRegistry, type ThreadRegistryHandle } from '@cf/atomics';
+import { type NamedRegionHandle, ThreadRegistry, type ThreadRegistryHandle } from '@cf/atomics';
 import type { AcquireOptions } from '@cf/core';
-import { checkAcquireOptions, checkDuration, checkName, checkOptionsObject, invalidArgument } from '@cf/core';
+import { checkAcquireOptions, checkDuration, invalidArgument } from '@cf/core';
 
 /**
  * Options of one acquisition of a shared-memory lock: the core `AcquireOptions` plus a
@@ -19,14 +19,23 @@ export interface SharedLockAcquireOptions extends AcquireOptions {
   holdTimeout?: number | undefined;
 }
 
-/** What every shared-memory lock handle carries besides its region. */
-export interface SharedLockHandleBase {
-  /** The shared memory. */
-  readonly buffer: SharedArrayBuffer;
-  /** Start of the lock's region in `buffer`. */
-  readonly byteOffset: number;
-  /** The resource name, the same in every thread. */
-  readonly name: string;
+/** What every shared-memory lock handle carries: its region and its resource name. */
+export interface SharedLockHandleBase extends NamedRegionHandle {}
+
+/**
+ * What an async lock waiter asks for: a hold-time limit (0: none). An object, not the number
+ * itself: core's wait queue reports a numeric request as `permits` in its events.
+ */
+export interface LockRequest {
+  readonly holdTimeout: number;
+}
+
+/** The request of a waiter without a hold-time limit (shared: most waiters have none). */
+export const UNLIMITED: LockRequest = Object.freeze({ holdTimeout: 0 });
+
+/** The request for a hold limit of `holdTimeout` ms (0: none). */
+export function lockRequest(holdTimeout: number): LockRequest {
+  return holdTimeout === 0 ? UNLIMITED : { holdTimeout };
 }
 
 /** Validates `SharedLockAcquireOptions`; returns the hold limit in ms (0: none). */
@@ -37,16 +46,6 @@ export function checkSharedAcquireOptions(options: unknown): number {
   return checkDuration(holdTimeout, 'options.holdTimeout');
 }
 
-let generated = 0;
-
-/** The name of a new shared lock: `options.name`, or `<kind>#<n>` (unique in the creating thread). */
-export function lockName(options: unknown, kind: string): string {
-  checkOptionsObject(options, 'options');
-  const name = (options as { name?: unknown } | undefined)?.name;
-  if (name === undefined) return `${kind}#${++generated}`;
-  return checkName(name, 'options.name');
-}
-
 /** Checks the `registry` option: a `ThreadRegistry` or `undefined`. */
 export function checkRegistry(registry: unknown, name: string): ThreadRegistry | undefined {
   if (registry === undefined) return undefined;
@@ -55,29 +54,10 @@ export function checkRegistry(registry: unknown, name: string): ThreadRegistry |
   return registry;
 }
 
-/** Checks the `name` and `registry` fields of a handle posted from another thread. */
-export function checkHandleFields(handle: unknown): {
-  readonly name: string;
-  readonly registry: ThreadRegistryHandle | undefined;
-} {
-  if (typeof handle !== 'object' || handle === null) {
-    throw invalidArgument('type', 'handle', handle, 'the handle of a shared lock ({ buffer, byteOffset, name })');
-  }
-  const { name, registry } = handle as { name?: unknown; registry?: unknown };
-  checkName(name, 'handle.name');
+/** Checks the `registry` field of a handle posted from another thread: a registry's handle or `undefined`. */
+export function checkRegistryHandle(registry: unknown): ThreadRegistryHandle | undefined {
   if (registry !== undefined && (typeof registry !== 'object' || registry === null)) {
     throw invalidArgument('type', 'handle.registry', registry, 'the handle of a ThreadRegistry or undefined');
   }
-  return { name: name as string, registry: registry as ThreadRegistryHandle | undefined };
-}
-
-/** Checks a blocking wait's timeout and returns it (default: no limit). */
-export function blockingTimeout(timeout: unknown): number {
-  if (timeout === undefined || timeout === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-  if (typeof timeout !== 'number') {
-    throw invalidArgument('type', 'timeout', timeout, 'a number of milliseconds from 0, or Infinity');
-  }
-  if (!(timeout >= 0))
-    throw invalidArgument('range', 'timeout', timeout, 'a number of milliseconds from 0, or Infinity');
-  return timeout;
+  return registry as ThreadRegistryHandle | undefined;
 }

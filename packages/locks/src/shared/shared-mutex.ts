@@ -1,34 +1,25 @@
 import {
-  checkRegion,
-  Futex,
-  type PendingWait,
+  blockingTimeout,
+  checkNamedRegion,
   type Placement,
-  placeRegion,
+  placeNamedRegion,
   ThreadRegistry,
   type ThreadRegistryHandle,
   WaitLane,
 } from '@cf/atomics';
-import type { Lease, LeaseTrace, Lock } from '@cf/core';
+import type { LeaseTrace } from '@cf/core';
+import { BaseLease, DeadlockError, NotHeldError, observing, resolveOwner, TimeoutError, type Waiter } from '@cf/core';
+import { ANONYMOUS, MUTEX_BYTES, MutexWords, type Take } from './mutex-words.js';
 import {
-  BaseLease,
-  checkFunction,
-  DeadlockError,
-  NotHeldError,
-  observing,
-  resolveOwner,
-  TimeoutError,
-  type Waiter,
-} from '@cf/core';
-import {
-  blockingTimeout,
-  checkHandleFields,
   checkRegistry,
+  checkRegistryHandle,
   checkSharedAcquireOptions,
-  lockName,
+  type LockRequest,
+  lockRequest,
   type SharedLockAcquireOptions,
   type SharedLockHandleBase,
 } from './options.js';
-import { LIVENESS_INTERVAL } from './region.js';
+import { SharedLock } from './shared-lock.js';
 
 /** A `SharedMutex` as posted to a worker. */
 export interface SharedMutexHandle extends SharedLockHandleBase {
@@ -48,17 +39,8 @@ export interface SharedMutexOptions extends Placement {
   registry?: ThreadRegistry | undefined;
 }
 
-// Words of the region: the lock word (holder << 1 | waiters bit; 0 when free), the futex's count
-// of abandoned async waits, and the fencing counter (low and high 32 bits, written under the lock).
-const STATE = 0;
-const TOKEN_LOW = 2;
-const TOKEN_HIGH = 3;
-const BYTES = 16;
-const WAITERS = 1;
-// The holder word of a mutex without a registry: every thread writes the same id.
-const ANONYMOUS = 1 << 1;
-
 let releaseLease: (mutex: SharedMutex, serial: number) => void;
+let attaching: SharedMutexHandle | undefined;
 
 /**
  * A lease on a {@link SharedMutex}.
@@ -99,8 +81,6 @@ export class SharedMutexLease extends BaseLease {
   }
 }
 
-let attaching: SharedMutexHandle | undefined;
-
 /**
  * A mutual-exclusion lock in shared memory for worker threads: a three-state futex (free, held,
  * held with sleepers) whose lock word also records the holder. Uncontended `lockSync()` +
@@ -126,18 +106,18 @@ let attaching: SharedMutexHandle | undefined;
  * await using lease = await mutex.acquire({ timeout: 1000 });
  * ```
  */
-export class SharedMutex implements Lock {
+export class SharedMutex extends SharedLock<SharedMutexLease> {
   /** Required alignment of a region's `byteOffset`, in bytes. */
   static readonly alignment: number = 4;
   /** The resource name, the same in every thread. */
   readonly name: string;
   readonly #handle: SharedMutexHandle;
-  readonly #words: Int32Array;
-  readonly #futex: Futex;
+  readonly #state: Int32Array;
+  readonly #words: MutexWords;
   readonly #registry: ThreadRegistry | undefined;
-  #lane: WaitLane<number, SharedMutexLease> | undefined = undefined;
-  // This handle's hold: its holder word (without the waiters bit), 0 when not holding; the serial of the lease
-  // holding it (0 for lockSync); whether it was taken over from a dead owner; its token.
+  #lane: WaitLane<LockRequest, SharedMutexLease> | undefined = undefined;
+  // This handle's hold: its holder word (without the waiters bit), 0 when not holding; the serial
+  // of the lease holding it (0 for lockSync); whether it was taken over from a dead owner; its token.
   #heldAs = 0;
   #serial = 0;
   #leaseSerial = 0;
@@ -154,7 +134,7 @@ export class SharedMutex implements Lock {
    * @example `const buffer = new SharedArrayBuffer(SharedMutex.byteLength() * 4)`
    */
   static byteLength(): number {
-    return BYTES;
+    return MUTEX_BYTES;
   }
 
   /**
@@ -165,8 +145,8 @@ export class SharedMutex implements Lock {
    * @example `const mutex = SharedMutex.from(workerData.mutex)`
    */
   static from(handle: SharedMutexHandle): SharedMutex {
-    checkHandleFields(handle);
-    checkRegion(handle, 'handle', BYTES, 4);
+    checkNamedRegion(handle, MUTEX_BYTES, 4);
+    checkRegistryHandle(handle.registry);
     attaching = handle;
     return new SharedMutex();
   }
@@ -178,15 +158,14 @@ export class SharedMutex implements Lock {
    * @example `const mutex = new SharedMutex({ registry })`
    */
   constructor(options?: SharedMutexOptions) {
+    super();
     const attached = attaching;
     attaching = undefined;
     let handle: SharedMutexHandle;
     if (attached === undefined) {
-      const name = lockName(options, 'shared-mutex');
       const registry = checkRegistry(options?.registry, 'options.registry');
-      const region = placeRegion(options, BYTES, 4);
-      handle = { ...region, name, ...(registry === undefined ? {} : { registry: registry.handle }) };
-      new Int32Array(region.buffer, region.byteOffset, BYTES / 4).fill(0);
+      const region = placeNamedRegion(options, 'shared-mutex', MUTEX_BYTES, 4);
+      handle = registry === undefined ? region : { ...region, registry: registry.handle };
       this.#registry = registry;
     } else {
       handle = attached;
@@ -194,8 +173,8 @@ export class SharedMutex implements Lock {
     }
     this.name = handle.name;
     this.#handle = handle;
-    this.#words = new Int32Array(handle.buffer, handle.byteOffset, BYTES / 4);
-    this.#futex = Futex.from({ buffer: handle.buffer, byteOffset: handle.byteOffset });
+    this.#words = new MutexWords(handle.buffer, handle.byteOffset, this.#registry);
+    this.#state = this.#words.state;
   }
 
   /** The structured-clone-safe handle to post to a worker. */
@@ -205,12 +184,12 @@ export class SharedMutex implements Lock {
 
   /** Bytes this mutex occupies (16). */
   get byteLength(): number {
-    return BYTES;
+    return MUTEX_BYTES;
   }
 
   /** `true` while any thread holds the mutex. */
   get isLocked(): boolean {
-    return Atomics.load(this.#words, STATE) !== 0;
+    return this.#words.locked;
   }
 
   /** `true` while this handle holds the mutex. */
@@ -255,11 +234,11 @@ export class SharedMutex implements Lock {
     const limit = timeout === undefined ? Number.POSITIVE_INFINITY : blockingTimeout(timeout);
     if (this.#heldAs !== 0) throw this.#selfDeadlock();
     const owner = this.#registry === undefined ? ANONYMOUS : this.#registry.currentOwnerId() << 1;
-    if (Atomics.compareExchange(this.#words, STATE, 0, owner) === 0) {
-      this.#took(owner, false, 0);
+    if (Atomics.compareExchange(this.#state, 0, 0, owner) === 0) {
+      this.#took(owner, 1, 0);
       return true;
     }
-    return this.#lockSlow(owner, limit);
+    return this.#took(owner, this.#words.lockBlocking(owner, limit), 0);
   }
 
   /**
@@ -271,8 +250,10 @@ export class SharedMutex implements Lock {
   tryLockSync(): boolean {
     if (this.#heldAs !== 0) throw this.#selfDeadlock();
     const owner = this.#registry === undefined ? ANONYMOUS : this.#registry.currentOwnerId() << 1;
-    if (Atomics.compareExchange(this.#words, STATE, 0, owner) !== 0) return this.#takeContended(owner, 0);
-    this.#took(owner, false, 0);
+    if (Atomics.compareExchange(this.#state, 0, 0, owner) !== 0) {
+      return this.#took(owner, this.#words.takeContended(owner), 0);
+    }
+    this.#took(owner, 1, 0);
     return true;
   }
 
@@ -308,21 +289,12 @@ export class SharedMutex implements Lock {
     }
     const lane = this.#lane;
     if ((lane === undefined || lane.size === 0) && options?.signal?.aborted !== true) {
-      if (Atomics.compareExchange(this.#words, STATE, 0, owner) === 0) {
-        this.#took(owner, false, ++this.#serial);
+      if (Atomics.compareExchange(this.#state, 0, 0, owner) === 0) {
+        this.#took(owner, 1, ++this.#serial);
         return Promise.resolve(this.#lease(holdTimeout, observing ? resolveOwner(options?.owner) : undefined, 0));
       }
     }
-    return this.#waitLane().enqueue(holdTimeout, options);
-  }
-
-  /**
-   * Holds the mutex if it is free now; never waits.
-   * @returns a promise of the lease, or of `undefined` when the mutex is held
-   * @example `const lease = await mutex.tryAcquire()`
-   */
-  tryAcquire(): Promise<SharedMutexLease | undefined> {
-    return Promise.resolve(this.tryAcquireSync());
+    return this.#waitLane().enqueue(lockRequest(holdTimeout), options);
   }
 
   /**
@@ -334,8 +306,8 @@ export class SharedMutex implements Lock {
     if (this.#heldAs !== 0 || (this.#lane?.size ?? 0) > 0) return undefined;
     const owner = this.#registry === undefined ? ANONYMOUS : this.#registry.currentOwnerId() << 1;
     const serial = ++this.#serial;
-    if (Atomics.compareExchange(this.#words, STATE, 0, owner) === 0) this.#took(owner, false, serial);
-    else if (!this.#takeContended(owner, serial)) return undefined;
+    if (Atomics.compareExchange(this.#state, 0, 0, owner) === 0) this.#took(owner, 1, serial);
+    else if (!this.#took(owner, this.#words.takeContended(owner), serial)) return undefined;
     return this.#lease(0, undefined, 0);
   }
 
@@ -350,29 +322,10 @@ export class SharedMutex implements Lock {
     if (this.#heldAs !== 0) throw this.#selfDeadlock();
     const limit = blockingTimeout(timeout);
     const owner = this.#registry === undefined ? ANONYMOUS : this.#registry.currentOwnerId() << 1;
-    if (!this.#lockSlow(owner, limit)) {
+    if (!this.#took(owner, this.#words.lockBlocking(owner, limit), ++this.#serial)) {
       throw new TimeoutError(`Timed out after ${limit} ms waiting for ${this.name}`, limit);
     }
-    this.#leaseSerial = ++this.#serial;
     return this.#lease(0, undefined, 0);
-  }
-
-  /**
-   * Runs `fn` while holding the mutex and releases it however `fn` ends.
-   * @param fn - the critical section; receives the lease
-   * @param options - as for {@link SharedMutex.acquire}
-   * @returns what `fn` returns
-   * @throws what `acquire` or `fn` throws
-   * @example `await mutex.withLock(() => { shared[0]++; })`
-   */
-  async withLock<T>(fn: (lease: Lease) => T | Promise<T>, options?: SharedLockAcquireOptions): Promise<Awaited<T>> {
-    checkFunction(fn, 'fn');
-    const lease = await this.acquire(options);
-    try {
-      return await fn(lease);
-    } finally {
-      await lease.release();
-    }
   }
 
   #selfDeadlock(): DeadlockError {
@@ -384,96 +337,36 @@ export class SharedMutex implements Lock {
     return new SharedMutexLease(this, this.#leaseSerial, this.#takeToken(), this.#ownerDied, holdTimeout, trace);
   }
 
-  #took(owner: number, ownerDied: boolean, serial: number): void {
+  // Records this handle's hold after an attempt that ended with `took`; `false` when not taken.
+  #took(owner: number, took: Take, serial: number): boolean {
+    if (took === 0) return false;
     this.#heldAs = owner;
-    this.#ownerDied = ownerDied;
+    this.#ownerDied = took === 2;
     this.#leaseSerial = serial;
     this.#fence = 0;
+    return true;
   }
 
   // The next fencing token, taken under the lock: leases take one at once; a lockSync hold takes
   // one when `token` is first read (untouched counters keep contended lockSync/unlock lean).
   #takeToken(): number {
-    const words = this.#words;
-    const low = (words[TOKEN_LOW]! + 1) | 0;
-    words[TOKEN_LOW] = low;
-    if (low === 0) words[TOKEN_HIGH] = (words[TOKEN_HIGH]! + 1) | 0;
-    return (this.#fence = words[TOKEN_HIGH]! * 0x100000000 + (low >>> 0));
+    return (this.#fence = this.#words.nextToken());
   }
 
-  // One attempt by a thread that may have waited: takes a free lock with the waiters bit set
-  // (other sleepers may exist), or takes it over from a holder reported dead.
-  #takeContended(owner: number, serial: number): boolean {
-    const words = this.#words;
-    const state = Atomics.load(words, STATE);
-    if (state === 0) {
-      if (Atomics.compareExchange(words, STATE, 0, owner | WAITERS) !== 0) return false;
-      this.#took(owner, false, serial);
-      return true;
-    }
-    if (this.#registry === undefined || this.#holderAlive(state)) return false;
-    if (Atomics.compareExchange(words, STATE, state, owner | (state & WAITERS)) !== state) return false;
-    this.#took(owner, true, serial);
-    return true;
-  }
-
-  #holderAlive(state: number): boolean {
-    const holder = state >>> 1;
-    return holder === ANONYMOUS >>> 1 || this.#registry!.isOwnerAlive(holder);
-  }
-
-  #lockSlow(owner: number, timeout: number): boolean {
-    const words = this.#words;
-    // No spinning before parking: with short critical sections the releasing thread takes the
-    // lock straight back, so a spinner mostly loses the race and slows the holder down (measured
-    // on 2 cores: a spin of 10-100 rounds cost 25-60% of contended throughput).
-    if (Atomics.compareExchange(words, STATE, 0, owner) === 0) {
-      this.#took(owner, false, 0);
-      return true;
-    }
-    const deadline = timeout === Number.POSITIVE_INFINITY ? timeout : performance.now() + timeout;
-    const slice = this.#registry === undefined ? Number.POSITIVE_INFINITY : LIVENESS_INTERVAL;
-    for (;;) {
-      if (this.#takeContended(owner, 0)) return true;
-      const state = Atomics.load(words, STATE);
-      if (state === 0) continue;
-      if ((state & WAITERS) === 0 && Atomics.compareExchange(words, STATE, state, state | WAITERS) !== state) continue;
-      if (deadline === Number.POSITIVE_INFINITY) {
-        Atomics.wait(words, STATE, state | WAITERS, slice);
-        continue;
-      }
-      const left = deadline - performance.now();
-      if (left <= 0) return false;
-      Atomics.wait(words, STATE, state | WAITERS, Math.min(left, slice));
-    }
-  }
-
-  #waitLane(): WaitLane<number, SharedMutexLease> {
-    return (this.#lane ??= new WaitLane<number, SharedMutexLease>({
+  #waitLane(): WaitLane<LockRequest, SharedMutexLease> {
+    return (this.#lane ??= new WaitLane<LockRequest, SharedMutexLease>({
       resource: this.name,
       lock: this,
       tryTake: (waiter) => this.#takeForWaiter(waiter),
-      park: () => this.#park(),
+      park: () => this.#words.park(),
     }));
   }
 
-  #takeForWaiter(waiter: Waiter<number, SharedMutexLease>): SharedMutexLease | undefined {
+  #takeForWaiter(waiter: Waiter<LockRequest, SharedMutexLease>): SharedMutexLease | undefined {
     if (this.#heldAs !== 0) return undefined;
     const owner = this.#registry === undefined ? ANONYMOUS : this.#registry.currentOwnerId() << 1;
-    if (!this.#takeContended(owner, ++this.#serial)) return undefined;
-    return this.#lease(waiter.request, waiter.owner, waiter.enqueuedAt);
-  }
-
-  #park(): PendingWait | undefined {
-    const words = this.#words;
-    const state = Atomics.load(words, STATE);
-    if (state === 0 || (this.#registry !== undefined && !this.#holderAlive(state))) return undefined;
-    if ((state & WAITERS) === 0 && Atomics.compareExchange(words, STATE, state, state | WAITERS) !== state)
-      return undefined;
-    return this.#futex.park(
-      state | WAITERS,
-      this.#registry === undefined ? Number.POSITIVE_INFINITY : LIVENESS_INTERVAL,
-    );
+    if (!this.#took(owner, this.#words.takeContended(owner), ++this.#serial)) return undefined;
+    return this.#lease(waiter.request.holdTimeout, waiter.owner, waiter.enqueuedAt);
   }
 
   #releaseLease(serial: number): void {
@@ -482,25 +375,10 @@ export class SharedMutex implements Lock {
   }
 
   #release(): void {
-    const words = this.#words;
     const heldAs = this.#heldAs;
     this.#heldAs = 0;
-    // The fast path matches only a lock word without the waiters bit; with it, someone must be woken.
-    if (Atomics.compareExchange(words, STATE, heldAs, 0) !== heldAs) this.#releaseContended(heldAs);
+    if (Atomics.compareExchange(this.#state, 0, heldAs, 0) !== heldAs) this.#words.unlockContended(heldAs);
     const lane = this.#lane;
     if (lane !== undefined && lane.size > 0) lane.pump();
-  }
-
-  #releaseContended(heldAs: number): void {
-    const words = this.#words;
-    for (;;) {
-      const state = Atomics.load(words, STATE);
-      // Taken over by a waiter that believed this thread dead: the hold is no longer ours.
-      if (state >>> 1 !== heldAs >>> 1) return;
-      if (Atomics.compareExchange(words, STATE, state, 0) === state) {
-        if ((state & WAITERS) !== 0) this.#futex.notify(1);
-        return;
-      }
-    }
   }
 }

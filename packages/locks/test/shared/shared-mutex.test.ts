@@ -86,6 +86,29 @@ describe('SharedMutex in one thread', () => {
     }
   });
 
+  it('reports queued waits without a permits count, with or without a hold limit', async () => {
+    const events: LockEvent[] = [];
+    const stop = addObserver((event) => events.push(event));
+    try {
+      const mutex = new SharedMutex({ name: 'queued' });
+      const holder = mutex.acquireSync();
+      const limited = mutex.acquire({ owner: 'limited', holdTimeout: 1_000, timeout: 5 }).catch((e: unknown) => e);
+      const plain = mutex.acquire({ owner: 'plain' });
+      expect(isTimeoutError(await limited)).toBe(true);
+      await holder.release();
+      await (await plain).release();
+      const waits = events.filter((e) => e.type === 'wait' || e.type === 'timeout');
+      expect(waits.map((e) => [e.type, e.owner, e.mode])).toEqual([
+        ['wait', 'limited', 'exclusive'],
+        ['wait', 'plain', 'exclusive'],
+        ['timeout', 'limited', 'exclusive'],
+      ]);
+      expect(waits.every((e) => !('permits' in e))).toBe(true);
+    } finally {
+      stop();
+    }
+  });
+
   it('rejects bad input with typed errors and stays usable', async () => {
     const invalid = expect.objectContaining({ code: 'ERR_CF_INVALID_ARG' });
     expect(() => new SharedMutex({ name: '' })).toThrow(invalid);

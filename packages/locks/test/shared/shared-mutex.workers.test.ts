@@ -3,9 +3,11 @@
 import { ThreadRegistry } from '@cf/atomics';
 import { isTimeoutError } from '@cf/core';
 import { describe, expect, it } from 'vitest';
+import { pause, sharedCell, workerScripts } from '../../../atomics/test/support/workers.js';
 import { SharedMutex } from '../../src/shared/shared-mutex.js';
 import { SharedReadWriteLock } from '../../src/shared/shared-read-write-lock.js';
-import { pause, sharedCell, TestWorker } from './helpers.js';
+
+const startWorker = workerScripts(import.meta.url);
 
 const WORKERS = 4;
 // The figure: 4 workers x 1,000,000 increments each (about 1-2 s on 2 cores).
@@ -13,9 +15,8 @@ const ITERATIONS = 1_000_000;
 
 async function incrementUnder(kind: 'mutex' | 'write', handle: object): Promise<number> {
   const counter = sharedCell();
-  const workers = Array.from(
-    { length: WORKERS },
-    () => new TestWorker('increment.mjs', { kind, handle, counter: counter.handle, iterations: ITERATIONS }),
+  const workers = Array.from({ length: WORKERS }, () =>
+    startWorker('increment.mjs', { kind, handle, counter: counter.handle, iterations: ITERATIONS }),
   );
   await Promise.all(workers.map((worker) => worker.next()));
   await Promise.all(workers.map((worker) => worker.exited));
@@ -36,7 +37,7 @@ describe('SharedMutex across worker threads', () => {
     const mutex = new SharedMutex({ registry });
     const counter = sharedCell();
     const slot = registry.reserve();
-    const holder = new TestWorker('scenario.mjs', {
+    const holder = startWorker('scenario.mjs', {
       scenario: 'hold-then-hang',
       mutex: mutex.handle,
       registry: registry.handle,
@@ -65,7 +66,7 @@ describe('SharedMutex across worker threads', () => {
     const registry = new ThreadRegistry({ slots: 4 });
     const mutex = new SharedMutex({ registry });
     const holderSlot = registry.reserve();
-    const holder = new TestWorker('scenario.mjs', {
+    const holder = startWorker('scenario.mjs', {
       scenario: 'hold-then-exit',
       mutex: mutex.handle,
       registry: registry.handle,
@@ -75,7 +76,7 @@ describe('SharedMutex across worker threads', () => {
     await holder.next();
     await holder.exited;
     const waiterSlot = registry.reserve();
-    const waiter = new TestWorker('scenario.mjs', {
+    const waiter = startWorker('scenario.mjs', {
       scenario: 'blocking-acquire',
       mutex: mutex.handle,
       registry: registry.handle,
@@ -93,7 +94,7 @@ describe('SharedMutex across worker threads', () => {
     const mutex = new SharedMutex({ registry });
     const lease = await mutex.acquire();
     const slot = registry.reserve();
-    const waiter = new TestWorker('scenario.mjs', {
+    const waiter = startWorker('scenario.mjs', {
       scenario: 'lock-with-timeout',
       mutex: mutex.handle,
       registry: registry.handle,
@@ -109,7 +110,7 @@ describe('SharedMutex across worker threads', () => {
   it('fires timeouts under contention, blocking and async, and stays usable', async () => {
     const mutex = new SharedMutex();
     const holder = await mutex.acquire();
-    const blocked = new TestWorker('scenario.mjs', {
+    const blocked = startWorker('scenario.mjs', {
       scenario: 'lock-with-timeout',
       mutex: mutex.handle,
       timeout: 100,
@@ -130,15 +131,13 @@ describe('SharedMutex across worker threads', () => {
     const mutex = new SharedMutex();
     const counter = sharedCell();
     const stop = sharedCell();
-    const hammers = Array.from(
-      { length: 2 },
-      () =>
-        new TestWorker('scenario.mjs', {
-          scenario: 'hammer',
-          mutex: mutex.handle,
-          counter: counter.handle,
-          stop: stop.handle,
-        }),
+    const hammers = Array.from({ length: 2 }, () =>
+      startWorker('scenario.mjs', {
+        scenario: 'hammer',
+        mutex: mutex.handle,
+        counter: counter.handle,
+        stop: stop.handle,
+      }),
     );
     await Promise.all(hammers.map((worker) => worker.next()));
     const MAIN = 200;
@@ -162,7 +161,7 @@ describe('async waits keep their thread alive', () => {
   it('a worker waiting in acquire() stays alive until it gets the lock', async () => {
     const mutex = new SharedMutex();
     const lease = await mutex.acquire();
-    const worker = new TestWorker('scenario.mjs', { scenario: 'async-acquire', mutex: mutex.handle });
+    const worker = startWorker('scenario.mjs', { scenario: 'async-acquire', mutex: mutex.handle });
     expect(await worker.next()).toEqual({ waiting: true });
     await pause(300);
     expect(worker.hasExited).toBe(false);
@@ -176,7 +175,7 @@ describe('async waits keep their thread alive', () => {
   it('(control) a bare Atomics.waitAsync lets the worker exit mid-wait', async () => {
     const mutex = new SharedMutex();
     const lease = await mutex.acquire();
-    const worker = new TestWorker('scenario.mjs', { scenario: 'bare-wait-async', mutex: mutex.handle });
+    const worker = startWorker('scenario.mjs', { scenario: 'bare-wait-async', mutex: mutex.handle });
     await worker.next();
     await worker.exited;
     await lease.release();

@@ -1,16 +1,15 @@
-import { checkRegion, EventCount, type Placement, placeRegion } from '@cf/atomics';
+import { blockingTimeout, EventCount, type NamedPlacement, placeNamedRegion } from '@cf/atomics';
 import type { AcquireOptions } from '@cf/core';
-import { BrokenBarrierError, checkAcquireOptions, checkInteger, TimeoutError } from '@cf/core';
-import { blockingTimeout, checkHandleName, primitiveName, type SharedPrimitiveHandle } from './options.js';
+import { BrokenBarrierError, checkAcquireOptions, checkInteger, observing, resolveOwner, TimeoutError } from '@cf/core';
+import type { SharedPrimitiveHandle } from './options.js';
+import { attachPrimitive, SharedPrimitive, takeAttachedPrimitive } from './shared-primitive.js';
+import { type Observed, reportGaveUp, reportPassed, reportWait } from './waiting.js';
 
 /** A `SharedBarrier` as posted to a worker. */
 export interface SharedBarrierHandle extends SharedPrimitiveHandle {}
 
-/** Options of the `SharedBarrier` constructor. */
-export interface SharedBarrierOptions extends Placement {
-  /** The resource name (default `shared-barrier#<n>`). */
-  name?: string | undefined;
-}
+/** Options of the `SharedBarrier` constructor: `name` (default `shared-barrier#<n>`) and placement. */
+export interface SharedBarrierOptions extends NamedPlacement {}
 
 // Words: parties, arrivals in the current round, the round word (round << 1 | broken), then an
 // EventCount. A round ends one of three ways: tripped (round + 1), broken (broken bit set), or
@@ -23,14 +22,17 @@ const BYTES = 16;
 const BROKEN = 1;
 const MAX_PARTIES = 2 ** 30;
 
-let attaching: SharedBarrierHandle | undefined;
-
 /**
  * A cyclic barrier in shared memory: `parties` threads wait for each other at `wait()` /
  * `waitSync()`, all are released when the last arrives, and the barrier is ready for the next
  * round. A party that times out or aborts breaks the round for everyone (they reject with
  * `BrokenBarrierError`) until `reset()`. There is no barrier action (a function cannot cross
  * threads): the party whose arrival index is 0 arrived last and can run one.
+ *
+ * Waits are reported to core's observers (mode `'barrier'`): a party that has to wait reports
+ * `wait`; passing reports `acquired` then `released`; leaving early reports `timeout` or
+ * `aborted`, and a party released by a broken round reports `aborted` with the
+ * `BrokenBarrierError`.
  *
  * Layout: 16 bytes, 4-aligned (parties, arrivals, round word, event count).
  *
@@ -40,14 +42,12 @@ let attaching: SharedBarrierHandle | undefined;
  * // in each of 4 workers: for (;;) { compute(); SharedBarrier.from(h).waitSync(); }
  * ```
  */
-export class SharedBarrier {
+export class SharedBarrier extends SharedPrimitive<SharedBarrierHandle> {
   /** Required alignment of a region's `byteOffset`, in bytes. */
   static readonly alignment: number = 4;
-  /** The resource name. */
-  readonly name: string;
-  readonly #handle: SharedBarrierHandle;
   readonly #words: Int32Array;
   readonly #events: EventCount;
+  readonly #observed: Observed = { primitive: this, mode: 'barrier' };
 
   /**
    * Bytes a `SharedBarrier` occupies.
@@ -66,9 +66,7 @@ export class SharedBarrier {
    * @example `const step = SharedBarrier.from(workerData.step)`
    */
   static from(handle: SharedBarrierHandle): SharedBarrier {
-    checkHandleName(handle);
-    checkRegion(handle, 'handle', BYTES, 4);
-    attaching = handle;
+    attachPrimitive(handle, BYTES, 4);
     return new SharedBarrier(1);
   }
 
@@ -80,37 +78,18 @@ export class SharedBarrier {
    * @example `const step = new SharedBarrier(workers.length)`
    */
   constructor(parties: number, options?: SharedBarrierOptions) {
-    const attached = attaching;
-    attaching = undefined;
-    let handle: SharedBarrierHandle;
+    const attached = takeAttachedPrimitive<SharedBarrierHandle>();
+    if (attached === undefined) checkInteger(parties, 'parties', 1, MAX_PARTIES);
+    super(attached ?? placeNamedRegion(options, 'shared-barrier', BYTES, 4), BYTES);
+    const { buffer, byteOffset } = this.handle;
+    this.#words = new Int32Array(buffer, byteOffset, 3);
+    const events = { buffer, byteOffset: byteOffset + EVENTS_OFFSET };
     if (attached === undefined) {
-      checkInteger(parties, 'parties', 1, MAX_PARTIES);
-      const name = primitiveName(options, 'shared-barrier');
-      handle = { ...placeRegion(options, BYTES, 4), name };
-    } else {
-      handle = attached;
-    }
-    this.name = handle.name;
-    this.#handle = handle;
-    this.#words = new Int32Array(handle.buffer, handle.byteOffset, 3);
-    const events = { buffer: handle.buffer, byteOffset: handle.byteOffset + EVENTS_OFFSET };
-    if (attached === undefined) {
-      this.#words.fill(0);
       this.#events = new EventCount(events);
       Atomics.store(this.#words, PARTIES, parties);
     } else {
       this.#events = EventCount.from(events);
     }
-  }
-
-  /** The structured-clone-safe handle to post to a worker. */
-  get handle(): SharedBarrierHandle {
-    return this.#handle;
-  }
-
-  /** Bytes this barrier occupies (16). */
-  get byteLength(): number {
-    return BYTES;
   }
 
   /** Threads per round. */
@@ -138,18 +117,19 @@ export class SharedBarrier {
    */
   waitSync(timeout?: number): number {
     const limit = blockingTimeout(timeout);
-    const { round, index } = this.#arrive();
+    const owner = observing ? resolveOwner(undefined) : undefined;
+    const { round, index } = this.#arrive(owner);
     if (index === 0) return 0;
+    const waitStart = observing ? reportWait(this.#observed, owner) : 0;
     const deadline = limit === Number.POSITIVE_INFINITY ? limit : performance.now() + limit;
     for (;;) {
       const key = this.#events.prepareWait();
-      if (this.#ended(round)) {
-        return this.#outcome(round, index);
-      }
+      if (this.#ended(round)) return this.#outcome(round, index, owner, waitStart);
       const left = deadline - performance.now();
       if (left <= 0) {
-        this.#leave(round);
-        throw new TimeoutError(`Timed out after ${limit} ms waiting at ${this.name}`, limit);
+        const error = new TimeoutError(`Timed out after ${limit} ms waiting at ${this.name}`, limit);
+        this.#leave(round, 'timeout', owner, waitStart, error);
+        throw error;
       }
       this.#events.waitSync(key, left);
     }
@@ -167,25 +147,27 @@ export class SharedBarrier {
     checkAcquireOptions(options);
     const signal = options?.signal;
     const timeout = options?.timeout ?? Number.POSITIVE_INFINITY;
-    const { round, index } = this.#arrive();
+    const owner = observing ? resolveOwner(options?.owner) : undefined;
+    const { round, index } = this.#arrive(owner);
     if (index === 0) return 0;
+    const waitStart = observing ? reportWait(this.#observed, owner) : 0;
     const deadline = timeout === Number.POSITIVE_INFINITY ? timeout : performance.now() + timeout;
     for (;;) {
       const key = this.#events.prepareWait();
-      if (this.#ended(round)) {
-        return this.#outcome(round, index);
-      }
+      if (this.#ended(round)) return this.#outcome(round, index, owner, waitStart);
       const left = deadline - performance.now();
       if (left <= 0 || signal?.aborted) {
-        this.#leave(round);
-        throw signal?.aborted
+        const aborted = signal?.aborted === true;
+        const error = aborted
           ? signal.reason
           : new TimeoutError(`Timed out after ${timeout} ms waiting at ${this.name}`, timeout);
+        this.#leave(round, aborted ? 'aborted' : 'timeout', owner, waitStart, error);
+        throw error;
       }
       try {
         await this.#events.waitAsync(key, { timeout: left, ...(signal === undefined ? {} : { signal }) });
       } catch (reason) {
-        this.#leave(round);
+        this.#leave(round, 'aborted', owner, waitStart, reason);
         throw reason;
       }
     }
@@ -204,10 +186,10 @@ export class SharedBarrier {
     this.#events.notify();
   }
 
-  #arrive(): { round: number; index: number } {
+  #arrive(owner: unknown): { round: number; index: number } {
     const words = this.#words;
     const round = Atomics.load(words, ROUND);
-    if ((round & BROKEN) !== 0) throw new BrokenBarrierError(`${this.name} is broken`);
+    if ((round & BROKEN) !== 0) throw this.#broken(`${this.name} is broken`, owner, 0);
     const parties = Atomics.load(words, PARTIES);
     const arrived = Atomics.add(words, ARRIVED, 1) + 1;
     const index = parties - arrived;
@@ -216,7 +198,8 @@ export class SharedBarrier {
       Atomics.store(words, ARRIVED, 0);
       const tripped = Atomics.compareExchange(words, ROUND, round, ((round >> 1) + 1) << 1) === round;
       this.#events.notify();
-      if (!tripped) throw new BrokenBarrierError(`${this.name} was broken before the last party arrived`);
+      if (!tripped) throw this.#broken(`${this.name} was broken before the last party arrived`, owner, 0);
+      if (observing) reportPassed(this.#observed, owner, 0);
     }
     return { round, index };
   }
@@ -225,15 +208,26 @@ export class SharedBarrier {
     return Atomics.load(this.#words, ROUND) !== round;
   }
 
-  #outcome(round: number, index: number): number {
+  #outcome(round: number, index: number, owner: unknown, waitStart: number): number {
     const now = Atomics.load(this.#words, ROUND);
     const tripped = ((round >> 1) + 1) << 1;
     // Tripped, possibly followed by a break of the next round, which this party is not part of.
-    if (now === tripped || now === (tripped | BROKEN)) return index;
-    throw new BrokenBarrierError(`${this.name} was broken while this party waited`);
+    if (now === tripped || now === (tripped | BROKEN)) {
+      if (observing) reportPassed(this.#observed, owner, waitStart);
+      return index;
+    }
+    throw this.#broken(`${this.name} was broken while this party waited`, owner, waitStart);
   }
 
-  #leave(round: number): void {
+  // A party that gives up breaks the round for everyone.
+  #leave(round: number, type: 'timeout' | 'aborted', owner: unknown, waitStart: number, error: unknown): void {
+    if (observing) reportGaveUp(type, this.#observed, owner, waitStart, error);
     if (Atomics.compareExchange(this.#words, ROUND, round, round | BROKEN) === round) this.#events.notify();
+  }
+
+  #broken(message: string, owner: unknown, waitStart: number): BrokenBarrierError {
+    const error = new BrokenBarrierError(message);
+    if (observing) reportGaveUp('aborted', this.#observed, owner, waitStart, error);
+    return error;
   }
 }

@@ -1,16 +1,15 @@
-import { checkRegion, Futex, type Placement, placeRegion } from '@cf/atomics';
+import { blockingTimeout, Futex, type NamedPlacement, placeNamedRegion } from '@cf/atomics';
 import type { AcquireOptions, Lease, Lock } from '@cf/core';
-import { checkAcquireOptions, invalidArgument, TimeoutError } from '@cf/core';
-import { blockingTimeout, checkHandleName, primitiveName, type SharedPrimitiveHandle } from './options.js';
+import { checkAcquireOptions, invalidArgument, observing, resolveOwner, TimeoutError } from '@cf/core';
+import type { SharedPrimitiveHandle } from './options.js';
+import { attachPrimitive, SharedPrimitive, takeAttachedPrimitive } from './shared-primitive.js';
+import { type Observed, reportGaveUp, reportPassed, reportWait } from './waiting.js';
 
 /** A `SharedCondition` as posted to a worker. */
 export interface SharedConditionHandle extends SharedPrimitiveHandle {}
 
-/** Options of the `SharedCondition` constructor. */
-export interface SharedConditionOptions extends Placement {
-  /** The resource name (default `shared-condition#<n>`). */
-  name?: string | undefined;
-}
+/** Options of the `SharedCondition` constructor: `name` (default `shared-condition#<n>`) and placement. */
+export interface SharedConditionOptions extends NamedPlacement {}
 
 /**
  * The lock a `SharedCondition` works with: any `Lock` for `wait`, and for `waitSync` also the
@@ -25,8 +24,6 @@ export interface SharedConditionLock extends Lock {
 
 const BYTES = 8;
 
-let attaching: SharedConditionHandle | undefined;
-
 /**
  * A condition variable in shared memory (the futex condition variable of Rust's standard
  * library): a sequence number that `notify` increments and wakes on. A waiter reads it, gives up
@@ -37,7 +34,9 @@ let attaching: SharedConditionHandle | undefined;
  * `waitSync(timeout)` works with a `lockSync` hold and re-takes the lock before returning (also on
  * timeout, like `pthread_cond_timedwait`). `wait(lease)` works with leases: it resolves with a new
  * lease; on timeout or abort it rejects holding nothing (as the in-process `Condition`). Wake-ups
- * may be spurious: re-check the predicate in a loop.
+ * may be spurious: re-check the predicate in a loop. Waits are reported to core's observers
+ * (mode `'condition'`): `wait` when a waiter starts sleeping, `acquired` then `released` when it is
+ * notified, `timeout` or `aborted` when it gives up.
  *
  * Layout: 8 bytes, 4-aligned (sequence number, abandoned async waits).
  *
@@ -48,15 +47,13 @@ let attaching: SharedConditionHandle | undefined;
  * try { while (queue.isEmpty) nonEmpty.waitSync(); take(); } finally { mutex.unlock(); }
  * ```
  */
-export class SharedCondition {
+export class SharedCondition extends SharedPrimitive<SharedConditionHandle> {
   /** Required alignment of a region's `byteOffset`, in bytes. */
   static readonly alignment: number = 4;
-  /** The resource name. */
-  readonly name: string;
   /** The lock this handle releases and re-takes. */
   readonly lock: SharedConditionLock;
-  readonly #handle: SharedConditionHandle;
   readonly #futex: Futex;
+  readonly #observed: Observed = { primitive: this, mode: 'condition' };
 
   /**
    * Bytes a `SharedCondition` occupies.
@@ -76,9 +73,7 @@ export class SharedCondition {
    * @example `const ready = SharedCondition.from(workerData.ready, SharedMutex.from(workerData.mutex))`
    */
   static from(handle: SharedConditionHandle, lock: SharedConditionLock): SharedCondition {
-    checkHandleName(handle);
-    checkRegion(handle, 'handle', BYTES, 4);
-    attaching = handle;
+    attachPrimitive(handle, BYTES, 4);
     return new SharedCondition(lock);
   }
 
@@ -90,32 +85,14 @@ export class SharedCondition {
    * @example `const nonEmpty = new SharedCondition(mutex)`
    */
   constructor(lock: SharedConditionLock, options?: SharedConditionOptions) {
-    const attached = attaching;
-    attaching = undefined;
+    const attached = takeAttachedPrimitive<SharedConditionHandle>();
     if (typeof lock !== 'object' || lock === null || typeof lock.acquire !== 'function') {
       throw invalidArgument('type', 'lock', lock, 'a Lock (a SharedMutex or an object with acquire())');
     }
-    let handle: SharedConditionHandle;
-    if (attached === undefined) {
-      const name = primitiveName(options, 'shared-condition');
-      handle = { ...placeRegion(options, BYTES, 4), name };
-    } else {
-      handle = attached;
-    }
-    this.name = handle.name;
+    super(attached ?? placeNamedRegion(options, 'shared-condition', BYTES, 4), BYTES);
     this.lock = lock;
-    this.#handle = handle;
-    this.#futex = attached === undefined ? new Futex(0, handle) : Futex.from(handle);
-  }
-
-  /** The structured-clone-safe handle to post to a worker. */
-  get handle(): SharedConditionHandle {
-    return this.#handle;
-  }
-
-  /** Bytes this condition occupies (8). */
-  get byteLength(): number {
-    return BYTES;
+    const { buffer, byteOffset } = this.handle;
+    this.#futex = attached === undefined ? new Futex(0, { buffer, byteOffset }) : Futex.from({ buffer, byteOffset });
   }
 
   /**
@@ -131,15 +108,22 @@ export class SharedCondition {
     if (typeof lockSync !== 'function' || typeof unlock !== 'function') {
       throw invalidArgument('type', 'condition.lock', this.lock, 'a lock with lockSync() and unlock() (a SharedMutex)');
     }
+    const owner = observing ? resolveOwner(undefined) : undefined;
     const sequence = this.#futex.load();
     unlock.call(this.lock);
+    const waitStart = observing ? reportWait(this.#observed, owner) : 0;
     let result: string;
     try {
       result = this.#futex.waitSync(sequence, limit);
     } finally {
       lockSync.call(this.lock);
     }
-    return result !== 'timed-out';
+    const notified = result !== 'timed-out';
+    if (observing) {
+      if (notified) reportPassed(this.#observed, owner, waitStart);
+      else reportGaveUp('timeout', this.#observed, owner, waitStart, undefined);
+    }
+    return notified;
   }
 
   /**
@@ -159,13 +143,25 @@ export class SharedCondition {
     }
     const sequence = this.#futex.load();
     await lease.release();
+    const owner = observing ? resolveOwner(options?.owner) : undefined;
+    const waitStart = observing ? reportWait(this.#observed, owner) : 0;
     const timeout = options?.timeout ?? Number.POSITIVE_INFINITY;
-    const result = await this.#futex.waitAsync(sequence, {
-      timeout,
-      ...(options?.signal === undefined ? {} : { signal: options.signal }),
-    });
-    if (result === 'timed-out')
-      throw new TimeoutError(`Timed out after ${timeout} ms waiting on ${this.name}`, timeout);
+    let result: string;
+    try {
+      result = await this.#futex.waitAsync(sequence, {
+        timeout,
+        ...(options?.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (reason) {
+      if (observing) reportGaveUp('aborted', this.#observed, owner, waitStart, reason);
+      throw reason;
+    }
+    if (result === 'timed-out') {
+      const error = new TimeoutError(`Timed out after ${timeout} ms waiting on ${this.name}`, timeout);
+      if (observing) reportGaveUp('timeout', this.#observed, owner, waitStart, error);
+      throw error;
+    }
+    if (observing) reportPassed(this.#observed, owner, waitStart);
     // Once notified, the lock is re-taken without the time limit (the notify is not lost to a timer).
     return this.lock.acquire(options === undefined ? undefined : { ...options, timeout: undefined });
   }

@@ -1,34 +1,25 @@
-import { checkRegion, EventCount, type Placement, placeRegion } from '@cf/atomics';
+import { blockingTimeout, EventCount, type NamedPlacement, placeNamedRegion } from '@cf/atomics';
 import type { AcquireOptions } from '@cf/core';
 import { checkInteger } from '@cf/core';
-import {
-  blockingTimeout,
-  blockUntil,
-  checkHandleName,
-  primitiveName,
-  type SharedPrimitiveHandle,
-  waitUntil,
-} from './options.js';
+import type { SharedPrimitiveHandle } from './options.js';
+import { attachPrimitive, SharedPrimitive, takeAttachedPrimitive } from './shared-primitive.js';
+import { blockUntil, type Observed, waitUntil } from './waiting.js';
 
 /** A `SharedCountDownLatch` as posted to a worker. */
 export interface SharedCountDownLatchHandle extends SharedPrimitiveHandle {}
 
-/** Options of the `SharedCountDownLatch` constructor. */
-export interface SharedCountDownLatchOptions extends Placement {
-  /** The resource name (default `shared-latch#<n>`). */
-  name?: string | undefined;
-}
+/** Options of the `SharedCountDownLatch` constructor: `name` (default `shared-latch#<n>`) and placement. */
+export interface SharedCountDownLatchOptions extends NamedPlacement {}
 
 const COUNT = 0;
 const EVENTS_OFFSET = 4;
 const BYTES = 8;
 const MAX_COUNT = 2 ** 31 - 1;
 
-let attaching: SharedCountDownLatchHandle | undefined;
-
 /**
  * A one-shot gate in shared memory: threads wait until `countDown()` was called `count` times in
- * total, by any threads. Waiting is blocking (`waitSync`, for workers) or async (`wait`).
+ * total, by any threads. Waiting is blocking (`waitSync`, for workers) or async (`wait`). Waits
+ * are reported to core's observers (mode `'latch'`).
  *
  * Layout: 8 bytes, 4-aligned (the count, then an `EventCount`).
  *
@@ -39,14 +30,12 @@ let attaching: SharedCountDownLatchHandle | undefined;
  * await ready.wait({ timeout: 5_000 });
  * ```
  */
-export class SharedCountDownLatch {
+export class SharedCountDownLatch extends SharedPrimitive<SharedCountDownLatchHandle> {
   /** Required alignment of a region's `byteOffset`, in bytes. */
   static readonly alignment: number = 4;
-  /** The resource name. */
-  readonly name: string;
-  readonly #handle: SharedCountDownLatchHandle;
   readonly #words: Int32Array;
   readonly #events: EventCount;
+  readonly #observed: Observed = { primitive: this, mode: 'latch' };
 
   /**
    * Bytes a `SharedCountDownLatch` occupies.
@@ -65,9 +54,7 @@ export class SharedCountDownLatch {
    * @example `const ready = SharedCountDownLatch.from(workerData.ready)`
    */
   static from(handle: SharedCountDownLatchHandle): SharedCountDownLatch {
-    checkHandleName(handle);
-    checkRegion(handle, 'handle', BYTES, 4);
-    attaching = handle;
+    attachPrimitive(handle, BYTES, 4);
     return new SharedCountDownLatch(0);
   }
 
@@ -79,36 +66,18 @@ export class SharedCountDownLatch {
    * @example `const done = new SharedCountDownLatch(4)`
    */
   constructor(count: number, options?: SharedCountDownLatchOptions) {
-    const attached = attaching;
-    attaching = undefined;
-    let handle: SharedCountDownLatchHandle;
-    if (attached === undefined) {
-      checkInteger(count, 'count', 0, MAX_COUNT);
-      const name = primitiveName(options, 'shared-latch');
-      handle = { ...placeRegion(options, BYTES, 4), name };
-    } else {
-      handle = attached;
-    }
-    this.name = handle.name;
-    this.#handle = handle;
-    this.#words = new Int32Array(handle.buffer, handle.byteOffset, 1);
-    const events = { buffer: handle.buffer, byteOffset: handle.byteOffset + EVENTS_OFFSET };
+    const attached = takeAttachedPrimitive<SharedCountDownLatchHandle>();
+    if (attached === undefined) checkInteger(count, 'count', 0, MAX_COUNT);
+    super(attached ?? placeNamedRegion(options, 'shared-latch', BYTES, 4), BYTES);
+    const { buffer, byteOffset } = this.handle;
+    this.#words = new Int32Array(buffer, byteOffset, 1);
+    const events = { buffer, byteOffset: byteOffset + EVENTS_OFFSET };
     if (attached === undefined) {
       this.#events = new EventCount(events);
       Atomics.store(this.#words, COUNT, count);
     } else {
       this.#events = EventCount.from(events);
     }
-  }
-
-  /** The structured-clone-safe handle to post to a worker. */
-  get handle(): SharedCountDownLatchHandle {
-    return this.#handle;
-  }
-
-  /** Bytes this latch occupies (8). */
-  get byteLength(): number {
-    return BYTES;
   }
 
   /** Steps left before the latch opens. */
@@ -144,17 +113,18 @@ export class SharedCountDownLatch {
    * @example `latch.waitSync(1000)`
    */
   waitSync(timeout?: number): boolean {
-    return blockUntil(() => Atomics.load(this.#words, COUNT) === 0, this.#events, blockingTimeout(timeout));
+    const limit = blockingTimeout(timeout);
+    return blockUntil(() => Atomics.load(this.#words, COUNT) === 0, this.#events, limit, this.#observed);
   }
 
   /**
    * Waits without blocking until the latch is open.
-   * @param options - `timeout` and `signal` (priority is ignored: waiters are released together)
+   * @param options - `timeout`, `signal` and `owner` (priority is ignored: waiters are released together)
    * @returns resolves once open
    * @throws rejects with `TimeoutError`, `signal.reason`, or TypeError / RangeError for bad options
    * @example `await latch.wait({ timeout: 5_000 })`
    */
   wait(options?: AcquireOptions): Promise<void> {
-    return waitUntil(() => Atomics.load(this.#words, COUNT) === 0, this.#events, options, this.name);
+    return waitUntil(() => Atomics.load(this.#words, COUNT) === 0, this.#events, options, this.#observed);
   }
 }

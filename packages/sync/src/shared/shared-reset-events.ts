@@ -1,69 +1,59 @@
-import { checkRegion, EventCount, type Placement, placeRegion } from '@cf/atomics';
+import { blockingTimeout, EventCount, type NamedPlacement, placeNamedRegion } from '@cf/atomics';
 import type { AcquireOptions } from '@cf/core';
-import { checkBoolean } from './checks.js';
-import {
-  blockingTimeout,
-  blockUntil,
-  checkHandleName,
-  primitiveName,
-  type SharedPrimitiveHandle,
-  waitUntil,
-} from './options.js';
+import { invalidArgument } from '@cf/core';
+import type { SharedPrimitiveHandle } from './options.js';
+import { attachPrimitive, SharedPrimitive, takeAttachedPrimitive } from './shared-primitive.js';
+import { blockUntil, type Observed, waitUntil } from './waiting.js';
 
 /** A shared reset event as posted to a worker. */
 export interface SharedResetEventHandle extends SharedPrimitiveHandle {}
 
-/** Options of the shared reset event constructors. */
-export interface SharedResetEventOptions extends Placement {
-  /** The resource name (default `shared-manual-reset-event#<n>` / `shared-auto-reset-event#<n>`). */
-  name?: string | undefined;
-}
+/**
+ * Options of the shared reset event constructors: `name` (default `shared-manual-reset-event#<n>`
+ * / `shared-auto-reset-event#<n>`) and placement.
+ */
+export interface SharedResetEventOptions extends NamedPlacement {}
 
 // Words: the state (1: set), then an EventCount.
 const STATE = 0;
 const EVENTS_OFFSET = 4;
 const BYTES = 8;
 
-let attaching: SharedResetEventHandle | undefined;
-
-abstract class SharedResetEvent {
-  /** The resource name. */
-  readonly name: string;
-  readonly #handle: SharedResetEventHandle;
+/**
+ * What the two reset events share: the state word, the event count, waiting for `ready()`, and
+ * observer reports (mode `'event'`).
+ */
+abstract class SharedResetEvent extends SharedPrimitive<SharedResetEventHandle> {
+  /** Required alignment of a region's `byteOffset`, in bytes. */
+  static readonly alignment: number = 4;
   protected readonly words: Int32Array;
   protected readonly events: EventCount;
+  readonly #observed: Observed = { primitive: this, mode: 'event' };
+
+  /**
+   * Bytes the event occupies.
+   * @returns 8
+   * @example `SharedManualResetEvent.byteLength()`
+   */
+  static byteLength(): number {
+    return BYTES;
+  }
 
   protected constructor(initialState: boolean, options: SharedResetEventOptions | undefined, kind: string) {
-    const attached = attaching;
-    attaching = undefined;
-    let handle: SharedResetEventHandle;
-    if (attached === undefined) {
-      checkBoolean(initialState, 'initialState');
-      const name = primitiveName(options, kind);
-      handle = { ...placeRegion(options, BYTES, 4), name };
-    } else {
-      handle = attached;
+    const attached = takeAttachedPrimitive<SharedResetEventHandle>();
+    if (attached === undefined && typeof initialState !== 'boolean') {
+      throw invalidArgument('type', 'initialState', initialState, 'a boolean');
     }
-    this.name = handle.name;
-    this.#handle = handle;
-    this.words = new Int32Array(handle.buffer, handle.byteOffset, 1);
-    const events = { buffer: handle.buffer, byteOffset: handle.byteOffset + EVENTS_OFFSET };
+    super(attached ?? placeNamedRegion(options, kind, BYTES, 4), BYTES);
+    const { buffer, byteOffset } = this.handle;
+    this.words = new Int32Array(buffer, byteOffset, 1);
+    const events = { buffer, byteOffset: byteOffset + EVENTS_OFFSET };
     if (attached === undefined) {
       this.events = new EventCount(events);
       Atomics.store(this.words, STATE, initialState ? 1 : 0);
     } else {
       this.events = EventCount.from(events);
     }
-  }
-
-  /** The structured-clone-safe handle to post to a worker. */
-  get handle(): SharedResetEventHandle {
-    return this.#handle;
-  }
-
-  /** Bytes this event occupies (8). */
-  get byteLength(): number {
-    return BYTES;
   }
 
   /** `true` while the event is set. */
@@ -78,13 +68,16 @@ abstract class SharedResetEvent {
   reset(): void {
     Atomics.store(this.words, STATE, 0);
   }
-}
 
-/** @internal Sets `attaching` for a `from()` call. */
-function attach(handle: SharedResetEventHandle): void {
-  checkHandleName(handle);
-  checkRegion(handle, 'handle', BYTES, 4);
-  attaching = handle;
+  /** Blocks until `ready()` (a passing wait), reporting to observers. */
+  protected blockUntil(ready: () => boolean, timeout: number | undefined): boolean {
+    return blockUntil(ready, this.events, blockingTimeout(timeout), this.#observed);
+  }
+
+  /** Waits without blocking until `ready()`, reporting to observers. */
+  protected waitUntil(ready: () => boolean, options: AcquireOptions | undefined): Promise<void> {
+    return waitUntil(ready, this.events, options, this.#observed);
+  }
 }
 
 /**
@@ -101,18 +94,6 @@ function attach(handle: SharedResetEventHandle): void {
  * ```
  */
 export class SharedManualResetEvent extends SharedResetEvent {
-  /** Required alignment of a region's `byteOffset`, in bytes. */
-  static readonly alignment: number = 4;
-
-  /**
-   * Bytes the event occupies.
-   * @returns 8
-   * @example `SharedManualResetEvent.byteLength()`
-   */
-  static byteLength(): number {
-    return BYTES;
-  }
-
   /**
    * Rebuilds the event from its handle, e.g. in a worker.
    * @param handle - `event.handle` as posted
@@ -121,7 +102,7 @@ export class SharedManualResetEvent extends SharedResetEvent {
    * @example `const go = SharedManualResetEvent.from(workerData.go)`
    */
   static from(handle: SharedResetEventHandle): SharedManualResetEvent {
-    attach(handle);
+    attachPrimitive(handle, BYTES, 4);
     return new SharedManualResetEvent();
   }
 
@@ -152,7 +133,7 @@ export class SharedManualResetEvent extends SharedResetEvent {
    * @example `go.waitSync()`
    */
   waitSync(timeout?: number): boolean {
-    return blockUntil(() => Atomics.load(this.words, STATE) === 1, this.events, blockingTimeout(timeout));
+    return this.blockUntil(() => Atomics.load(this.words, STATE) === 1, timeout);
   }
 
   /**
@@ -163,7 +144,7 @@ export class SharedManualResetEvent extends SharedResetEvent {
    * @example `await go.wait({ timeout: 1_000 })`
    */
   wait(options?: AcquireOptions): Promise<void> {
-    return waitUntil(() => Atomics.load(this.words, STATE) === 1, this.events, options, this.name);
+    return this.waitUntil(() => Atomics.load(this.words, STATE) === 1, options);
   }
 }
 
@@ -182,18 +163,6 @@ export class SharedManualResetEvent extends SharedResetEvent {
  * ```
  */
 export class SharedAutoResetEvent extends SharedResetEvent {
-  /** Required alignment of a region's `byteOffset`, in bytes. */
-  static readonly alignment: number = 4;
-
-  /**
-   * Bytes the event occupies.
-   * @returns 8
-   * @example `SharedAutoResetEvent.byteLength()`
-   */
-  static byteLength(): number {
-    return BYTES;
-  }
-
   /**
    * Rebuilds the event from its handle, e.g. in a worker.
    * @param handle - `event.handle` as posted
@@ -202,7 +171,7 @@ export class SharedAutoResetEvent extends SharedResetEvent {
    * @example `const work = SharedAutoResetEvent.from(workerData.work)`
    */
   static from(handle: SharedResetEventHandle): SharedAutoResetEvent {
-    attach(handle);
+    attachPrimitive(handle, BYTES, 4);
     return new SharedAutoResetEvent();
   }
 
@@ -233,7 +202,7 @@ export class SharedAutoResetEvent extends SharedResetEvent {
    * @example `work.waitSync()`
    */
   waitSync(timeout?: number): boolean {
-    return blockUntil(() => this.#take(), this.events, blockingTimeout(timeout));
+    return this.blockUntil(() => this.#take(), timeout);
   }
 
   /**
@@ -244,7 +213,7 @@ export class SharedAutoResetEvent extends SharedResetEvent {
    * @example `await work.wait({ signal })`
    */
   wait(options?: AcquireOptions): Promise<void> {
-    return waitUntil(() => this.#take(), this.events, options, this.name);
+    return this.waitUntil(() => this.#take(), options);
   }
 
   #take(): boolean {

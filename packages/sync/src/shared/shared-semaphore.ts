@@ -1,4 +1,11 @@
-import { checkRegion, EventCount, type PendingWait, type Placement, placeRegion, WaitLane } from '@cf/atomics';
+import {
+  blockingTimeout,
+  EventCount,
+  type NamedPlacement,
+  type PendingWait,
+  placeNamedRegion,
+  WaitLane,
+} from '@cf/atomics';
 import type { AcquireOptions, Lease, LeaseTrace, Semaphore } from '@cf/core';
 import {
   BaseLease,
@@ -10,16 +17,15 @@ import {
   TimeoutError,
   type Waiter,
 } from '@cf/core';
-import { blockingTimeout, blockUntil, checkHandleName, primitiveName, type SharedPrimitiveHandle } from './options.js';
+import type { SharedPrimitiveHandle } from './options.js';
+import { attachPrimitive, SharedPrimitive, takeAttachedPrimitive } from './shared-primitive.js';
+import { blockUntil } from './waiting.js';
 
 /** A `SharedSemaphore` as posted to a worker. */
 export interface SharedSemaphoreHandle extends SharedPrimitiveHandle {}
 
-/** Options of the `SharedSemaphore` constructor. */
-export interface SharedSemaphoreOptions extends Placement {
-  /** The resource name (default `shared-semaphore#<n>`). */
-  name?: string | undefined;
-}
+/** Options of the `SharedSemaphore` constructor: `name` (default `shared-semaphore#<n>`) and placement. */
+export interface SharedSemaphoreOptions extends NamedPlacement {}
 
 // Words: available permits, an EventCount, then the 64-bit fencing counter.
 const PERMITS = 0;
@@ -56,8 +62,6 @@ export class SharedSemaphoreLease extends BaseLease {
   }
 }
 
-let attaching: SharedSemaphoreHandle | undefined;
-
 /**
  * A counting semaphore in shared memory for worker threads: permits are taken with one
  * compare-and-swap, and waiters sleep on an event count that a release wakes (all of them, since
@@ -74,12 +78,9 @@ let attaching: SharedSemaphoreHandle | undefined;
  * await using lease = await connections.acquire(1, { timeout: 1_000 });
  * ```
  */
-export class SharedSemaphore implements Semaphore {
+export class SharedSemaphore extends SharedPrimitive<SharedSemaphoreHandle> implements Semaphore {
   /** Required alignment of a region's `byteOffset`, in bytes. */
   static readonly alignment: number = 8;
-  /** The resource name. */
-  readonly name: string;
-  readonly #handle: SharedSemaphoreHandle;
   readonly #words: Int32Array;
   readonly #tokens: BigInt64Array;
   readonly #events: EventCount;
@@ -106,9 +107,7 @@ export class SharedSemaphore implements Semaphore {
    * @example `const pool = SharedSemaphore.from(workerData.pool)`
    */
   static from(handle: SharedSemaphoreHandle): SharedSemaphore {
-    checkHandleName(handle);
-    checkRegion(handle, 'handle', BYTES, 8);
-    attaching = handle;
+    attachPrimitive(handle, BYTES, 8);
     return new SharedSemaphore(0);
   }
 
@@ -120,38 +119,19 @@ export class SharedSemaphore implements Semaphore {
    * @example `const pool = new SharedSemaphore(8)`
    */
   constructor(permits: number, options?: SharedSemaphoreOptions) {
-    const attached = attaching;
-    attaching = undefined;
-    let handle: SharedSemaphoreHandle;
+    const attached = takeAttachedPrimitive<SharedSemaphoreHandle>();
+    if (attached === undefined) checkInteger(permits, 'permits', 0, MAX_PERMITS);
+    super(attached ?? placeNamedRegion(options, 'shared-semaphore', BYTES, 8), BYTES);
+    const { buffer, byteOffset } = this.handle;
+    this.#words = new Int32Array(buffer, byteOffset, BYTES / 4);
+    this.#tokens = new BigInt64Array(buffer, byteOffset, BYTES / 8);
+    const events = { buffer, byteOffset: byteOffset + EVENTS_OFFSET };
     if (attached === undefined) {
-      checkInteger(permits, 'permits', 0, MAX_PERMITS);
-      const name = primitiveName(options, 'shared-semaphore');
-      handle = { ...placeRegion(options, BYTES, 8), name };
-    } else {
-      handle = attached;
-    }
-    this.name = handle.name;
-    this.#handle = handle;
-    this.#words = new Int32Array(handle.buffer, handle.byteOffset, BYTES / 4);
-    this.#tokens = new BigInt64Array(handle.buffer, handle.byteOffset, BYTES / 8);
-    const events = { buffer: handle.buffer, byteOffset: handle.byteOffset + EVENTS_OFFSET };
-    if (attached === undefined) {
-      Atomics.store(this.#tokens, TOKEN, 0n);
       this.#events = new EventCount(events);
       Atomics.store(this.#words, PERMITS, permits);
     } else {
       this.#events = EventCount.from(events);
     }
-  }
-
-  /** The structured-clone-safe handle to post to a worker. */
-  get handle(): SharedSemaphoreHandle {
-    return this.#handle;
-  }
-
-  /** Bytes this semaphore occupies (16). */
-  get byteLength(): number {
-    return BYTES;
   }
 
   /** Permits available now. */
@@ -176,7 +156,8 @@ export class SharedSemaphore implements Semaphore {
   acquirePermitsSync(permits = 1, timeout?: number): boolean {
     if (permits === 1 && this.#take(1)) return true;
     checkInteger(permits, 'permits', 1, MAX_PERMITS);
-    return blockUntil(() => this.#take(permits), this.#events, blockingTimeout(timeout));
+    // No observer reports: permits taken this way are not a lease (`acquireSync` reports one).
+    return blockUntil(() => this.#take(permits), this.#events, blockingTimeout(timeout), undefined);
   }
 
   /**

@@ -2,10 +2,11 @@ import { isBrokenBarrierError, isTimeoutError, semaphoreAsLock } from '@cf/core'
 import { describeLockConformance } from '@cf/lock-conformance';
 import { describe, expect, it } from 'vitest';
 import { SharedBarrier } from '../../src/shared/shared-barrier.js';
-import { SharedCondition, type SharedConditionLock } from '../../src/shared/shared-condition.js';
+import { SharedCondition } from '../../src/shared/shared-condition.js';
 import { SharedCountDownLatch } from '../../src/shared/shared-count-down-latch.js';
 import { SharedAutoResetEvent, SharedManualResetEvent } from '../../src/shared/shared-reset-events.js';
 import { SharedSemaphore } from '../../src/shared/shared-semaphore.js';
+import { semaphoreLock } from './semaphore-lock.js';
 
 const tick = (ms = 5): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const invalid = expect.objectContaining({ code: 'ERR_CF_INVALID_ARG' });
@@ -120,15 +121,6 @@ describe('SharedBarrier', () => {
 });
 
 describe('SharedCondition', () => {
-  function semaphoreLock(semaphore: SharedSemaphore): SharedConditionLock {
-    return {
-      acquire: (options) => semaphore.acquire(1, options),
-      tryAcquire: () => semaphore.tryAcquire(1),
-      lockSync: (timeout) => semaphore.acquirePermitsSync(1, timeout),
-      unlock: () => semaphore.releasePermits(1),
-    };
-  }
-
   it('wait(lease) gives up the lock, resumes on notify with a new lease', async () => {
     const semaphore = new SharedSemaphore(1);
     const lock = semaphoreLock(semaphore);

@@ -1,34 +1,27 @@
 // Real worker_threads against the BUILT packages (the worker scripts import @cf/sync, @cf/locks
 // and @cf/atomics from dist): build core, atomics, locks and sync first.
 import { describe, expect, it } from 'vitest';
+import { pause, sharedCell, workerScripts } from '../../../atomics/test/support/workers.js';
 import { SharedBarrier } from '../../src/shared/shared-barrier.js';
-import { SharedCondition, type SharedConditionLock } from '../../src/shared/shared-condition.js';
+import { SharedCondition } from '../../src/shared/shared-condition.js';
 import { SharedCountDownLatch } from '../../src/shared/shared-count-down-latch.js';
 import { SharedAutoResetEvent, SharedManualResetEvent } from '../../src/shared/shared-reset-events.js';
 import { SharedSemaphore } from '../../src/shared/shared-semaphore.js';
-import { pause, sharedCell, TestWorker } from './helpers.js';
+import { semaphoreLock } from './semaphore-lock.js';
+
+const startWorker = workerScripts(import.meta.url);
 
 const WORKERS = 4;
 
 // A SharedSemaphore(1) with the lock shape SharedCondition needs (as a SharedMutex of @cf/locks has).
-function semaphoreLock(semaphore: SharedSemaphore): SharedConditionLock {
-  return {
-    acquire: (options) => semaphore.acquire(1, options),
-    tryAcquire: () => semaphore.tryAcquire(1),
-    lockSync: (timeout) => semaphore.acquirePermitsSync(1, timeout),
-    unlock: () => semaphore.releasePermits(1),
-  };
-}
 const ITERATIONS = 1_000_000;
 
 describe('shared coordination primitives across worker threads', () => {
   it(`SharedSemaphore(1) keeps ${WORKERS} x ${ITERATIONS} non-atomic increments exact`, async () => {
     const semaphore = new SharedSemaphore(1);
     const counter = sharedCell();
-    const workers = Array.from(
-      { length: WORKERS },
-      () =>
-        new TestWorker('increment.mjs', { handle: semaphore.handle, counter: counter.handle, iterations: ITERATIONS }),
+    const workers = Array.from({ length: WORKERS }, () =>
+      startWorker('increment.mjs', { handle: semaphore.handle, counter: counter.handle, iterations: ITERATIONS }),
     );
     await Promise.all(workers.map((worker) => worker.next()));
     expect(counter.view[0]).toBe(WORKERS * ITERATIONS);
@@ -37,13 +30,13 @@ describe('shared coordination primitives across worker threads', () => {
 
   it('SharedCountDownLatch opens after every worker counted down, for async waiters too', async () => {
     const latch = new SharedCountDownLatch(WORKERS);
-    const waiter = new TestWorker('scenario.mjs', { scenario: 'latch-wait-async', latch: latch.handle });
+    const waiter = startWorker('scenario.mjs', { scenario: 'latch-wait-async', latch: latch.handle });
     const opened = latch.wait({ timeout: 10_000 });
     expect(await waiter.next()).toEqual({ waiting: true });
     await pause(200);
     expect(waiter.hasExited).toBe(false); // its pending async wait keeps it alive
     for (let i = 0; i < WORKERS; i++)
-      new TestWorker('scenario.mjs', { scenario: 'latch-count-down', latch: latch.handle });
+      startWorker('scenario.mjs', { scenario: 'latch-count-down', latch: latch.handle });
     await opened;
     expect(latch.count).toBe(0);
     expect(await waiter.next()).toEqual({ passed: true });
@@ -53,17 +46,15 @@ describe('shared coordination primitives across worker threads', () => {
     const parties = 3;
     const barrier = new SharedBarrier(parties);
     const cells = { buffer: new SharedArrayBuffer(4 * parties), byteOffset: 0 };
-    const workers = Array.from(
-      { length: parties },
-      (_, index) =>
-        new TestWorker('scenario.mjs', {
-          scenario: 'barrier-rounds',
-          barrier: barrier.handle,
-          cells,
-          parties,
-          index,
-          rounds: 200,
-        }),
+    const workers = Array.from({ length: parties }, (_, index) =>
+      startWorker('scenario.mjs', {
+        scenario: 'barrier-rounds',
+        barrier: barrier.handle,
+        cells,
+        parties,
+        index,
+        rounds: 200,
+      }),
     );
     const results = await Promise.all(workers.map((worker) => worker.next<{ ok: boolean }>()));
     expect(results.every((result) => result.ok)).toBe(true);
@@ -72,13 +63,13 @@ describe('shared coordination primitives across worker threads', () => {
 
   it('SharedBarrier: a party that times out breaks the round for the others', async () => {
     const barrier = new SharedBarrier(3);
-    const patient = new TestWorker('scenario.mjs', {
+    const patient = startWorker('scenario.mjs', {
       scenario: 'barrier-timeout',
       barrier: barrier.handle,
       timeout: 10_000,
     });
     await pause(50);
-    const impatient = new TestWorker('scenario.mjs', {
+    const impatient = startWorker('scenario.mjs', {
       scenario: 'barrier-timeout',
       barrier: barrier.handle,
       timeout: 100,
@@ -97,15 +88,13 @@ describe('shared coordination primitives across worker threads', () => {
     const condition = new SharedCondition(mutex);
     const queue = { buffer: new SharedArrayBuffer(8), byteOffset: 0 };
     const items = new Int32Array(queue.buffer);
-    const consumers = Array.from(
-      { length: 3 },
-      () =>
-        new TestWorker('scenario.mjs', {
-          scenario: 'condition-consumer',
-          mutex: semaphore.handle,
-          condition: condition.handle,
-          queue,
-        }),
+    const consumers = Array.from({ length: 3 }, () =>
+      startWorker('scenario.mjs', {
+        scenario: 'condition-consumer',
+        mutex: semaphore.handle,
+        condition: condition.handle,
+        queue,
+      }),
     );
     const ITEMS = 3000;
     for (let i = 0; i < ITEMS; i++) {
@@ -136,15 +125,13 @@ describe('shared coordination primitives across worker threads', () => {
     const event = new SharedAutoResetEvent();
     const done = new SharedManualResetEvent();
     const count = sharedCell();
-    const consumers = Array.from(
-      { length: 3 },
-      () =>
-        new TestWorker('scenario.mjs', {
-          scenario: 'auto-event-consumer',
-          event: event.handle,
-          done: done.handle,
-          count: count.handle,
-        }),
+    const consumers = Array.from({ length: 3 }, () =>
+      startWorker('scenario.mjs', {
+        scenario: 'auto-event-consumer',
+        event: event.handle,
+        done: done.handle,
+        count: count.handle,
+      }),
     );
     const SETS = 200;
     for (let i = 0; i < SETS; i++) {
@@ -161,7 +148,7 @@ describe('shared coordination primitives across worker threads', () => {
   it('a worker waiting in SharedSemaphore.acquire() stays alive until permits come back', async () => {
     const semaphore = new SharedSemaphore(2);
     const held = await semaphore.acquire(2);
-    const worker = new TestWorker('scenario.mjs', { scenario: 'semaphore-wait-async', semaphore: semaphore.handle });
+    const worker = startWorker('scenario.mjs', { scenario: 'semaphore-wait-async', semaphore: semaphore.handle });
     expect(await worker.next()).toEqual({ waiting: true });
     await pause(300);
     expect(worker.hasExited).toBe(false);

@@ -1,6 +1,9 @@
+// Test helpers for worker_threads tests, shared by @cf/atomics, and the shared-memory tests of
+// @cf/locks and @cf/sync (which import this file by relative path: a private workspace package
+// would need an install step for three small helpers).
 import { Worker } from 'node:worker_threads';
 
-/** A worker running one of this directory's .mjs scripts, with a queue of the messages it posts. */
+/** A worker running a script, with a queue of the messages it posts. */
 export class TestWorker {
   readonly worker: Worker;
   readonly exited: Promise<number>;
@@ -9,8 +12,12 @@ export class TestWorker {
   #error: unknown;
   #hasExited = false;
 
-  constructor(script: string, workerData: unknown) {
-    this.worker = new Worker(new URL(`./workers/${script}`, import.meta.url), { workerData });
+  /**
+   * @param script - the worker script, e.g. `new URL('./workers/scenario.mjs', import.meta.url)`
+   * @param workerData - posted to the worker as `workerData`
+   */
+  constructor(script: URL, workerData: unknown) {
+    this.worker = new Worker(script, { workerData });
     this.worker.on('message', (message) => {
       const waiter = this.#waiting.shift();
       if (waiter === undefined) this.#messages.push(message);
@@ -52,6 +59,15 @@ export class TestWorker {
   terminate(): Promise<number> {
     return this.worker.terminate();
   }
+}
+
+/**
+ * The scripts of one test directory's `workers/` folder.
+ * @param testFile - the test's `import.meta.url`
+ * @returns a function from a script name to a `TestWorker` running it
+ */
+export function workerScripts(testFile: string): (script: string, workerData: unknown) => TestWorker {
+  return (script, workerData) => new TestWorker(new URL(`./workers/${script}`, testFile), workerData);
 }
 
 /** Resolves after `ms`; used only to give a worker the chance to do the wrong thing. */
