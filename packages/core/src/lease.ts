@@ -176,7 +176,7 @@ export abstract class BaseLease implements Lease {
    */
   protected markLost(reason: unknown): void {
     const rare = this.__rare;
-    if (rare === null || (rare !== undefined && rare.state !== 0 /* held */)) return;
+    if (rare === null || (rare !== undefined && rare.state !== 0) /* held */) return;
     const extra = this.__extraFor();
     extra.state = 1 /* lost */;
     this.__clearHoldTimer(extra);

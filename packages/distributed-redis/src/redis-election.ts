@@ -1,10 +1,10 @@
 import { type AcquireOptions, BackendError, checkName, checkOptionsObject, checkSignal, type Election } from '@cf/core';
-import { Acquirer } from './internal/acquirer.js';
+import type { Acquirer } from './internal/acquirer.js';
 import { checkClient, type RedisClient } from './internal/client.js';
-import { contender, keyHold } from './internal/holds.js';
+import { keyAcquirer } from './internal/holds.js';
 import { checkResourceName, resourceBase } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
-import { lockAcquire, lockRead } from './internal/scripts.js';
+import { lockRead } from './internal/scripts.js';
 import { Subscriber } from './internal/subscriber.js';
 import { TOKEN_LENGTH } from './internal/token.js';
 import type { RedisLease } from './redis-lease.js';
@@ -57,31 +57,19 @@ export class RedisElection implements Election {
   constructor(client: RedisClient, name: string, options?: RedisElectionOptions) {
     this.#client = checkClient(client, 'client');
     this.name = checkResourceName(name, 'name');
-    const { ttl, prefix, timing, pollInterval } = resolveOptions(options);
-    this.#pollInterval = pollInterval;
-    const base = resourceBase(prefix, 'election', name);
+    const resolved = resolveOptions(options);
+    this.#pollInterval = resolved.pollInterval;
+    const base = resourceBase(resolved.prefix, 'election', name);
     const keys: RedisElectionKeys = Object.freeze({
       leader: `${base}:leader`,
       fence: `${base}:fence`,
       channel: `${base}:released`,
     });
     this.keys = keys;
-    this.#acquirer = new Acquirer<string>({
-      resource: name,
-      lock: this,
-      mode: 'exclusive',
-      exclusive: true,
-      pollInterval,
-      listen: (wake) => Subscriber.of(client).listen(keys.channel, wake),
-      // The value follows the fixed-length token, so release and extension compare by prefix.
-      contender: contender(
-        name,
-        timing,
-        keyHold(client, keys.leader, ttl, keys.channel),
-        (value, token) =>
-          lockAcquire.run(client, [keys.leader, keys.fence, token + value, ttl, keys.channel]) as Promise<number>,
-      ),
-    });
+    // The value follows the fixed-length token, so release and extension compare by prefix; a
+    // new leader is announced, so observers look again.
+    const { leader: key, fence, channel } = keys;
+    this.#acquirer = keyAcquirer<string>(this, client, name, { key, fence, channel }, resolved, (value) => value, true);
   }
 
   /**

@@ -1,11 +1,9 @@
 import type { AcquireOptions, Lock } from '@cf/core';
-import { Acquirer } from './internal/acquirer.js';
+import type { Acquirer } from './internal/acquirer.js';
 import { checkClient, type RedisClient } from './internal/client.js';
-import { contender, keyHold } from './internal/holds.js';
+import { keyAcquirer } from './internal/holds.js';
 import { checkResourceName, lockKeys } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
-import { lockAcquire } from './internal/scripts.js';
-import { Subscriber } from './internal/subscriber.js';
 import type { RedisLease } from './redis-lease.js';
 
 /** Options of {@link RedisLock}. */
@@ -58,23 +56,11 @@ export class RedisLock implements Lock {
   constructor(client: RedisClient, name: string, options?: RedisLockOptions) {
     checkClient(client, 'client');
     this.name = checkResourceName(name, 'name');
-    const { ttl, prefix, timing, pollInterval } = resolveOptions(options);
-    const keys = lockKeys(prefix, name);
+    const resolved = resolveOptions(options);
+    const keys = lockKeys(resolved.prefix, name);
     this.keys = keys;
-    this.#acquirer = new Acquirer<undefined>({
-      resource: name,
-      lock: this,
-      mode: 'exclusive',
-      exclusive: true,
-      pollInterval,
-      listen: (wake) => Subscriber.of(client).listen(keys.channel, wake),
-      contender: contender(
-        name,
-        timing,
-        keyHold(client, keys.lock, ttl, keys.channel),
-        (_request, token) => lockAcquire.run(client, [keys.lock, keys.fence, token, ttl, '']) as Promise<number>,
-      ),
-    });
+    const { lock: key, fence, channel } = keys;
+    this.#acquirer = keyAcquirer<undefined>(this, client, name, { key, fence, channel }, resolved, () => '', false);
   }
 
   /**

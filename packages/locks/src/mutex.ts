@@ -46,6 +46,11 @@ class MutexLease extends BaseLease {
 // classes from one factory (their shared code would see two private names, megamorphic). `then` is
 // not a function, so no lease is a thenable: `await lease` gives the lease.
 class HandedMutexLease extends BaseLease {
+  static {
+    // Inert: not a function (see above).
+    Object.defineProperty(HandedMutexLease.prototype, 'then', { value: undefined });
+  }
+
   readonly #mutex: Mutex;
 
   constructor(mutex: Mutex, resource: string, fence: number, holdTimeout: number, trace: LeaseTrace | undefined) {
@@ -58,7 +63,6 @@ class HandedMutexLease extends BaseLease {
     unlock(this.#mutex);
   }
 }
-Object.defineProperty(HandedMutexLease.prototype, 'then', { value: undefined });
 
 type Queue = WaitQueue<HoldRequest | undefined, Lease>;
 

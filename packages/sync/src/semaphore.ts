@@ -1,14 +1,7 @@
-import type { AcquireOptions, Lease, LeaseTrace, Semaphore as SemaphoreContract, Waiter } from '@cf/core';
-import {
-  BaseLease,
-  checkAcquireOptions,
-  checkInteger,
-  invalidArgument,
-  observing,
-  resolveOwner,
-  WaitQueue,
-} from '@cf/core';
+import type { AcquireOptions, Lease, Semaphore as SemaphoreContract, Waiter } from '@cf/core';
+import { checkAcquireOptions, checkInteger, invalidArgument, observing, resolveOwner, WaitQueue } from '@cf/core';
 import { checkBoolean, checkHoldTimeout, checkPrimitiveOptions, MAX_COUNT, nextId } from './internal/options.js';
+import { HandedPermitLease, PermitLease, setReturnPermits } from './internal/permit-lease.js';
 
 /**
  * Options of {@link Semaphore}.
@@ -78,75 +71,6 @@ interface PermitRequest {
 type Request = number | PermitRequest;
 type Queue = WaitQueue<Request, SemaphoreLease>;
 
-// Lets the lease reach the semaphore's private return path without exposing it on the public class.
-let returnPermits: (semaphore: Semaphore, permits: number) => void;
-
-class PermitLease extends BaseLease implements SemaphoreLease {
-  // Private, so that no caller can change what the release gives back.
-  readonly #permits: number;
-  readonly #semaphore: Semaphore;
-
-  constructor(
-    semaphore: Semaphore,
-    resource: string,
-    fence: number,
-    permits: number,
-    holdTimeout: number,
-    trace: LeaseTrace | undefined,
-  ) {
-    super(resource, fence, trace);
-    this.#semaphore = semaphore;
-    this.#permits = permits;
-    if (holdTimeout !== 0) this.limitHoldTime(holdTimeout);
-  }
-
-  /** How many permits this lease holds and returns, once, when released. */
-  get permits(): number {
-    return this.#permits;
-  }
-
-  protected releaseHold(): void {
-    returnPermits(this.#semaphore, this.#permits);
-  }
-}
-
-// The same lease, for a waiter. It reaches the waiter through the waiter's resolve function, which
-// looks `then` up along the lease's whole prototype chain (about 12 ns a grant on Node 20); an
-// inert `then: undefined` on the first prototype ends that lookup there. PermitLease, which an
-// uncontended acquire() returns, must not have it: TurboFan compiles Promise.resolve(lease) to a
-// plain fulfilment, without any lookup, only while no prototype has a `then` at all (with it, an
-// uncontended acquire+release measured 20-25% slower). A sibling class with its own code rather
-// than a subclass (one more constructor call per grant). `then` is not a function, so no lease is
-// a thenable: `await lease` gives the lease.
-class HandedPermitLease extends BaseLease implements SemaphoreLease {
-  readonly #permits: number;
-  readonly #semaphore: Semaphore;
-
-  constructor(
-    semaphore: Semaphore,
-    resource: string,
-    fence: number,
-    permits: number,
-    holdTimeout: number,
-    trace: LeaseTrace | undefined,
-  ) {
-    super(resource, fence, trace);
-    this.#semaphore = semaphore;
-    this.#permits = permits;
-    if (holdTimeout !== 0) this.limitHoldTime(holdTimeout);
-  }
-
-  /** How many permits this lease holds and returns, once, when released. */
-  get permits(): number {
-    return this.#permits;
-  }
-
-  protected releaseHold(): void {
-    returnPermits(this.#semaphore, this.#permits);
-  }
-}
-Object.defineProperty(HandedPermitLease.prototype, 'then', { value: undefined });
-
 /**
  * A counting, weighted semaphore with priorities. Each lease holds some permits and returns
  * exactly those, once, when released; there is no free-standing `release()`, so a caller can
@@ -178,7 +102,7 @@ export class Semaphore implements SemaphoreContract {
   #queue: Queue | undefined = undefined;
 
   static {
-    returnPermits = (semaphore, permits) => semaphore.#return(permits);
+    setReturnPermits((semaphore, permits) => semaphore.#return(permits));
   }
 
   /**

@@ -1,8 +1,10 @@
 import type { LeaseTiming } from '../redis-lease.js';
 import { type HoldBackend, RedisLease } from '../redis-lease.js';
-import type { Contender } from './acquirer.js';
+import { Acquirer, type Contender } from './acquirer.js';
 import { isOne, type RedisClient } from './client.js';
-import { lockExtend, lockRelease } from './scripts.js';
+import type { ResolvedOptions } from './options.js';
+import { lockAcquire, lockExtend, lockRelease } from './scripts.js';
+import { Subscriber } from './subscriber.js';
 
 function ignore(): void {}
 
@@ -46,4 +48,44 @@ export function contender<R>(
     discard: (_request, token) => void backend.release(token).catch(ignore),
     ...(withdraw === undefined ? {} : { withdraw }),
   };
+}
+
+/**
+ * The acquirer of a single-server exclusive hold on one string key (`RedisLock`,
+ * `RedisElection`): the acquire script takes the key and the fence, releases are announced on
+ * `channel`, and waiters listen there.
+ * @param lock - the public primitive, reported in events
+ * @param client - the client
+ * @param resource - the name leases report
+ * @param keys - the hold's key, the fence counter and the channel
+ * @param options - the primitive's validated options
+ * @param value - what the key stores for a request, after the token (`''` for a lock)
+ * @param announce - whether an acquisition is announced too (elections: observers follow it)
+ */
+export function keyAcquirer<R>(
+  lock: object,
+  client: RedisClient,
+  resource: string,
+  keys: { readonly key: string; readonly fence: string; readonly channel: string },
+  options: ResolvedOptions,
+  value: (request: R) => string,
+  announce: boolean,
+): Acquirer<R> {
+  const { ttl, timing, pollInterval } = options;
+  const { key, fence, channel } = keys;
+  return new Acquirer<R>({
+    resource,
+    lock,
+    mode: 'exclusive',
+    exclusive: true,
+    pollInterval,
+    listen: (wake) => Subscriber.of(client).listen(channel, wake),
+    contender: contender(
+      resource,
+      timing,
+      keyHold(client, key, ttl, channel),
+      (request, token) =>
+        lockAcquire.run(client, [key, fence, token + value(request), ttl, announce ? channel : '']) as Promise<number>,
+    ),
+  });
 }
