@@ -128,7 +128,9 @@ describe('RedisLock', () => {
 
   it('signals loss before the key expires when there is no watchdog', async () => {
     const client = fx.client();
-    const lock = new RedisLock(client, 'expiry', { ttl: 300, watchdog: false });
+    // A wide drift margin (200 ms) so that a loaded machine's late timer and the PTTL round trip
+    // still land before the key's expiry; the margin arithmetic itself is what is under test.
+    const lock = new RedisLock(client, 'expiry', { ttl: 1000, driftFactor: 0.2, watchdog: false });
     const lease = await lock.acquire();
     const signal = lease.signal;
     await new Promise((resolve) => signal.addEventListener('abort', resolve));
