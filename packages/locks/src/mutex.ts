@@ -103,8 +103,8 @@ export class Mutex implements Lock {
   #queue: Queue | undefined = undefined;
 
   static {
-    // The hot functions below are kept small so that TurboFan inlines them (and the lease
-    // constructors they call) into the caller's code.
+    // The hot functions below are kept small so that TurboFan inlines them into the caller's code;
+    // the common case of unlock() (nobody waiting) is a test and a store.
     unlock = (mutex) => {
       const queue = mutex.#queue;
       if (queue === undefined || queue.size === 0) mutex.#state = -mutex.#state;
