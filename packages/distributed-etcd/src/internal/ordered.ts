@@ -12,7 +12,7 @@
  * Keys never gain a lower create revision, so the set ahead of a waiter only shrinks: watching
  * the last one and re-reading is enough, and each release wakes exactly the waiters it unblocks.
  */
-import { LeaseLostError } from '@cf/core';
+import { LeaseLostError, startTimer, stopTimer } from '@cf/core';
 import type { IKeyValue, IRangeRequest } from 'etcd3';
 import type { SessionCore } from '../session.js';
 import { type Attempt, retrying, txn } from './attempt.js';
@@ -258,7 +258,7 @@ export async function keyOrNothing(
   } catch (error) {
     attempt.cancel(error);
     // Let the etcd work settle, then remove our key whatever state it reached.
-    void running
+    const removal = running
       .then(
         () => undefined,
         () => undefined,
@@ -269,6 +269,10 @@ export async function keyOrNothing(
       })
       .catch(() => {})
       .finally(cleanup);
+    // Answer once the key is gone, so that a rejected acquire leaves nothing behind that could
+    // still block the next caller; but never wait long for it: with the cluster unreachable the
+    // removal goes on in the background and the session's lease is the backstop.
+    await settledWithin(removal, Math.min(core.rpcMs, REMOVAL_WAIT_MS));
     throw attempt.reason ?? error;
   }
 }
@@ -284,4 +288,18 @@ export async function deleteUnknown(core: SessionCore, key: Buffer): Promise<voi
   try {
     await retrying(core, 'delete key', () => core.raw.kv.deleteRange({ key }, deadline(core.rpcMs)));
   } catch {}
+}
+
+/** How long a cancelled acquire waits for its key's removal before answering anyway. */
+const REMOVAL_WAIT_MS = 500;
+
+/** Resolves when `work` settles or after `ms`, whichever comes first. */
+function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = startTimer(resolve, ms, undefined, true);
+    void work.finally(() => {
+      stopTimer(timer);
+      resolve();
+    });
+  });
 }
