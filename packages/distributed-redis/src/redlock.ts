@@ -23,8 +23,12 @@ function ignore(): void {}
 
 const isGrant = (value: number): boolean => value > 0;
 
-// First pause after an attempt refused by a majority; doubled with each further refusal.
+// First pause after an attempt refused by a majority; doubled with each further refusal, up to
+// BACKOFF_MS * 2 ** (MAX_DOUBLINGS - 1) = 200 ms. Split votes among contenders (each holding a
+// minority) are broken by the random pause; a longer cap would let a few unlucky refusals use up
+// a caller's whole timeout while the lock is free, as seen with two of five servers down.
 const BACKOFF_MS = 25;
+const MAX_DOUBLINGS = 4;
 
 // A round can stop early once more answers cannot change what the caller will decide: granted,
 // refused by reachable members, or short of reachable members.
@@ -236,8 +240,8 @@ export class Redlock implements Lock {
         // A majority of refusals may come from other contenders' partial holds, which they
         // delete without announcing; if every contender then waited for an announcement, all
         // would wait for the poll. So retry after a random pause that doubles with each refusal
-        // since the last grant or announcement, up to the holder's remaining time.
-        contention = Math.min(contention + 1, 16);
+        // since the last grant or announcement, up to 200 ms and the holder's remaining time.
+        contention = Math.min(contention + 1, MAX_DOUBLINGS);
         return -(1 + Math.random() * Math.min(Math.max(1, hint), BACKOFF_MS * 2 ** (contention - 1)));
       }
       return pause();
