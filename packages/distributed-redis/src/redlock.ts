@@ -116,6 +116,7 @@ export class Redlock implements Lock {
         instanceTimeout,
         isGrant,
         done,
+        quorum,
       );
     // The highest token this object has seen, sent with each attempt so the servers' counters stay in step.
     let seen = 0;
@@ -130,6 +131,7 @@ export class Redlock implements Lock {
           instanceTimeout,
           isGrant,
           done,
+          quorum,
         );
         if (tally.granted >= quorum) return true;
         if (tally.granted + tally.refused >= quorum) return false;
@@ -184,6 +186,7 @@ export class Redlock implements Lock {
         instanceTimeout,
         isGrant,
         (t) => t.granted >= need || t.granted + t.pending < need,
+        need,
       );
       if (tally.granted >= need) return undefined;
       const merged = replies.slice();
@@ -203,6 +206,7 @@ export class Redlock implements Lock {
         instanceTimeout,
         isGrant,
         done,
+        quorum,
       );
       if (tally.granted >= quorum && ttl - (performance.now() - sentAt) - timing.drift > 0) {
         let fence = 0;

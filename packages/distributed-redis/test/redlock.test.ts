@@ -1,4 +1,5 @@
 import { isQuorumError, type QuorumError } from '@cf/core';
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { type RedisLease, Redlock } from '../src/index.js';
 import { Subscriber } from '../src/internal/subscriber.js';
@@ -120,7 +121,53 @@ describe('Redlock', () => {
     await lease.release();
     for (const stop of stops) stop();
   });
+
+  it('waits for servers that stayed silent through a round only while the others cannot decide', async () => {
+    // Servers 3 and 4 stop answering (down or cut off) and server 2 is held by another contender,
+    // so every attempt is a split vote: two grants, one refusal, two silent. Waiting for the
+    // silent ones until the instance timeout on every attempt starved callers when two of five
+    // servers were down; once they let one round time out, the other three decide at once.
+    const instanceTimeout = 3000;
+    const members = clientsOf();
+    const silenced = [silence(members[3]!), silence(members[4]!)];
+    const lock = new Redlock([members[0]!, members[1]!, members[2]!, ...silenced.map((s) => s.client)], 'silent', {
+      instanceTimeout,
+    });
+    await fx.server(2).command('SET', lock.keys.lock, 'other', 'PX', '60000');
+    let started = performance.now();
+    expect(await lock.tryAcquire()).toBeUndefined();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(instanceTimeout - 5);
+    started = performance.now();
+    for (let i = 0; i < 2; i++) expect(await lock.tryAcquire()).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(instanceTimeout / 2);
+    // The split attempts left nothing behind on the servers that granted them.
+    await sleep(30);
+    expect(await Promise.all([0, 1].map((i) => members[i]!.exists(lock.keys.lock)))).toEqual([0, 0]);
+    // Back on line, the silent servers answer the held calls and take part again.
+    for (const s of silenced) s.resume();
+    await fx.server(2).command('DEL', lock.keys.lock);
+    const lease = await lock.acquire({ timeout: 5000 });
+    await lease.release();
+    expect(await Promise.all(members.map((c) => c.exists(lock.keys.lock)))).toEqual([0, 0, 0, 0, 0]);
+  }, 15_000);
 });
+
+/** A client whose script calls go unanswered until `resume()`, as when its server is down or cut off. */
+function silence(client: Redis): { client: Redis; resume: () => void } {
+  let resume = (): void => {};
+  const resumed = new Promise<void>((resolve) => {
+    resume = resolve;
+  });
+  const proxy = new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (property !== 'evalsha' && property !== 'eval') return value.bind(target);
+      return (...args: unknown[]): Promise<unknown> => resumed.then(() => value.apply(target, args));
+    },
+  });
+  return { client: proxy, resume };
+}
 
 // Three servers A, B, C whose fence counters disagree: A is far ahead because earlier majorities
 // included it and left out B and C. The highest counter of a majority is then not monotonic by

@@ -18,16 +18,29 @@ export interface Tally {
   pending: number;
 }
 
-/** Why a round stopped waiting: `done` said so, every member answered, or the timeout. */
+/** What a round ended with: each member's reply and the tally. */
 interface Round {
   readonly replies: Reply[];
   readonly tally: Tally;
 }
 
+// Members that let a round run into its timeout and have not answered since (a server that is
+// down, stalled or cut off). Shared by every round on the same client, since a down server is
+// down for all of them. A value answer, even one that comes after its round ended, clears it.
+const silent = new WeakSet<RedisClient>();
+
 /**
  * Sends `call` to every member at once and resolves as soon as `done(tally)` says the outcome is
- * decided, every member answered, or `timeout` ms passed (members that have not answered are
- * then `pending`). The timeout rides on a shared timer list, so a round costs no timer call.
+ * decided, every member waited for answered, or `timeout` ms passed (members that have not
+ * answered are then `pending`). The timeout rides on a shared timer list, so a round costs no
+ * timer call.
+ *
+ * Members that stayed silent through an earlier round's timeout are still sent `call` and
+ * counted if they answer in time, but not waited for (not in `tally.pending`) while at least
+ * `minimum` other members are: with a minority of servers down, a split vote among contenders
+ * is otherwise decided only by the timeout, and each such attempt costs every contender a full
+ * `timeout`, enough to starve a caller. Below `minimum` every member is waited for, so one slow
+ * round cannot turn later rounds into failures without waiting.
  */
 export function round(
   clients: readonly RedisClient[],
@@ -35,17 +48,32 @@ export function round(
   timeout: number,
   granted: (value: number) => boolean,
   done: (tally: Tally) => boolean,
+  minimum: number = clients.length,
 ): Promise<Round> {
   return new Promise((resolve) => {
     const replies: Reply[] = clients.map(() => PENDING);
-    const tally: Tally = { granted: 0, refused: 0, failed: 0, pending: clients.length };
+    let silentCount = 0;
+    for (const client of clients) if (silent.has(client)) silentCount++;
+    const skipSilent = silentCount > 0 && clients.length - silentCount >= minimum;
+    const waited = clients.map((client) => !(skipSilent && silent.has(client)));
+    const tally: Tally = {
+      granted: 0,
+      refused: 0,
+      failed: 0,
+      pending: clients.length - (skipSilent ? silentCount : 0),
+    };
     const list = timerListFor(timeout);
     const entry: TimerEntry = {
       due: 0,
       previous: undefined,
       next: undefined,
       list: undefined,
-      fire: () => finish(),
+      fire: () => {
+        replies.forEach((reply, index) => {
+          if (reply.kind === 'pending') silent.add(clients[index]!);
+        });
+        finish();
+      },
     };
     let finished = false;
     const finish = (): void => {
@@ -54,27 +82,32 @@ export function round(
       list.remove(entry);
       resolve({ replies: replies.slice(), tally: { ...tally } });
     };
+    const answered = (index: number): void => {
+      if (waited[index]) tally.pending--;
+      if (tally.pending === 0 || done(tally)) finish();
+    };
     list.add(entry, performance.now() + timeout);
     clients.forEach((client, index) => {
       call(client).then(
         (value) => {
+          silent.delete(client);
           if (finished) return;
           const number = Number(value);
           replies[index] = { kind: 'value', value: number };
-          tally.pending--;
           if (granted(number)) tally.granted++;
           else tally.refused++;
-          if (tally.pending === 0 || done(tally)) finish();
+          answered(index);
         },
         (error: unknown) => {
           if (finished) return;
           replies[index] = { kind: 'error', error };
-          tally.pending--;
           tally.failed++;
-          if (tally.pending === 0 || done(tally)) finish();
+          answered(index);
         },
       );
     });
+    // Every member left to wait for is silent and skipped: nothing more is expected.
+    if (tally.pending === 0) finish();
   });
 }
 
@@ -102,6 +135,10 @@ export function outcomes(
       return granted(reply.value) ? { member, ok: true } : { member, ok: false, error: refusal };
     }
     if (reply.kind === 'error') return { member, ok: false, error: reply.error };
-    return { member, ok: false, error: new Error('no answer within the instance timeout') };
+    return {
+      member,
+      ok: false,
+      error: new Error('no answer within the instance timeout (or since an earlier round timed out)'),
+    };
   });
 }
