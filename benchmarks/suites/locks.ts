@@ -24,6 +24,7 @@ import { Mutex as AsyncMutexMutex } from 'async-mutex';
 import { Sema } from 'async-sema';
 import AwaitLock from 'await-lock';
 import { defineSuite, floorTasks } from '../harness.ts';
+import { CONTENDED_CYCLES as CYCLES, contend, CONTENDED_ROUNDS as ROUNDS } from '../lib/contention.ts';
 
 const UNCONTENDED = 'uncontended acquire+release';
 const TRY = 'tryAcquireSync+release (sync)';
@@ -33,9 +34,6 @@ const MANAGER = 'LockManager uncontended';
 const OBSERVED = 'Mutex with an observer';
 
 const BATCH = 1000;
-const TASKS = 100;
-const ROUNDS = 20;
-const CYCLES = TASKS * ROUNDS;
 
 /** The smallest lock that still returns a lease object per acquisition (no queue features). */
 class MinimalLease {
@@ -75,13 +73,6 @@ class MinimalLock {
     }
     this.#held = false;
   }
-}
-
-/** Runs `TASKS` workers of `ROUNDS` cycles each; resolves when all are done. */
-function contend(worker: () => Promise<void>): Promise<unknown> {
-  const running: Promise<void>[] = new Array(TASKS);
-  for (let task = 0; task < TASKS; task++) running[task] = worker();
-  return Promise.all(running);
 }
 
 const mutex = new Mutex();

@@ -15,6 +15,7 @@ import { CyclicBarrier, Semaphore } from '@cf/sync';
 import { Semaphore as AsyncMutexSemaphore } from 'async-mutex';
 import { Sema } from 'async-sema';
 import { defineSuite, floorTasks } from '../harness.ts';
+import { CONTENDED_CYCLES as CYCLES, contend, CONTENDED_ROUNDS as ROUNDS } from '../lib/contention.ts';
 
 const UNCONTENDED = 'uncontended acquire+release';
 const TRY = 'tryAcquire+release (sync)';
@@ -23,9 +24,6 @@ const WEIGHTED = 'weighted Semaphore(10), 100 tasks, 1-3 permits';
 const BARRIER = 'CyclicBarrier, 10 tasks';
 
 const BATCH = 1000;
-const TASKS = 100;
-const ROUNDS = 20;
-const CYCLES = TASKS * ROUNDS;
 
 // A minimal semaphore: a counter and a FIFO of resolvers with a moving head. It is what a
 // contended cycle costs without priorities, cancellation, weights or leases.
@@ -56,13 +54,6 @@ class MinimalSemaphore {
     }
     this.#free++;
   }
-}
-
-/** Runs `TASKS` workers of `ROUNDS` cycles each; resolves when all are done. */
-function contend(worker: (task: number) => Promise<void>): Promise<unknown> {
-  const running: Promise<void>[] = new Array(TASKS);
-  for (let task = 0; task < TASKS; task++) running[task] = worker(task);
-  return Promise.all(running);
 }
 
 const ours = new Semaphore(10);
