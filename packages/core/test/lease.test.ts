@@ -1,4 +1,12 @@
-import { addObserver, isLeaseLostError, isTimeoutError, type LockEvent, TimeoutError } from '@cf/core';
+import {
+  addObserver,
+  BaseLease,
+  isLeaseLostError,
+  isTimeoutError,
+  type LeaseTrace,
+  type LockEvent,
+  TimeoutError,
+} from '@cf/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { abortListeners, rejectionOf, stateOf, TestLease } from './helpers.js';
 
@@ -298,5 +306,92 @@ describe('BaseLease', () => {
         stop();
       }
     });
+  });
+});
+
+/** A lease made without a constructor, as the hot in-process locks make theirs. */
+class MadeLease extends BaseLease {
+  declare holds: { count: number; readonly name: string };
+  static of(
+    prototype: MadeLease,
+    holds: { count: number; name: string },
+    fence: number,
+    trace?: LeaseTrace,
+  ): MadeLease {
+    const lease = BaseLease.make(prototype, fence);
+    lease.holds = holds;
+    if (trace !== undefined) lease.traceAcquired(trace);
+    return lease;
+  }
+  static handed(): MadeLease {
+    return BaseLease.handedPrototype(MadeLease.prototype);
+  }
+  override get resource(): string {
+    return this.holds.name;
+  }
+  protected releaseHold(): void {
+    this.holds.count--;
+  }
+  limit(ms: number): void {
+    this.limitHoldTime(ms);
+  }
+}
+
+describe('BaseLease.make and handedPrototype', () => {
+  const HANDED = MadeLease.handed();
+
+  for (const [label, prototype] of [
+    ['plain prototype', MadeLease.prototype],
+    ['handed prototype', HANDED],
+  ] as const) {
+    it(`${label}: the contract holds exactly as for a constructed lease`, async () => {
+      const holds = { count: 1, name: 'made' };
+      const lease = MadeLease.of(prototype, holds, 41);
+      expect(lease).toBeInstanceOf(MadeLease);
+      expect(lease).toBeInstanceOf(BaseLease);
+      expect(lease.resource).toBe('made');
+      expect(lease.token).toBe(41n);
+      expect(lease.released).toBe(false);
+      // Never a thenable: awaiting a promise of it gives the lease itself.
+      expect(await Promise.resolve(lease)).toBe(lease);
+      const signal = lease.signal;
+      await Promise.all([lease.release(), lease.release(), lease[Symbol.asyncDispose]()]);
+      expect(holds.count).toBe(0);
+      expect(lease.released).toBe(true);
+      expect(signal.aborted).toBe(true);
+    });
+  }
+
+  it('only the handed prototype carries the inert then; the plain chain has none', () => {
+    const plain = MadeLease.of(MadeLease.prototype, { count: 1, name: 'made' }, 1);
+    const handed = MadeLease.of(HANDED, { count: 1, name: 'made' }, 2);
+    expect('then' in plain).toBe(false);
+    expect('then' in handed).toBe(true);
+    expect((handed as unknown as { then: unknown }).then).toBeUndefined();
+    expect(Object.keys(handed)).not.toContain('then');
+  });
+
+  it('a made lease reports acquired/released when traced and honours a hold-time limit', async () => {
+    vi.useFakeTimers();
+    const events: LockEvent[] = [];
+    const stop = addObserver((event) => events.push(event));
+    try {
+      const lease = MadeLease.of(MadeLease.prototype, { count: 1, name: 'made' }, 5, {
+        lock: {},
+        mode: 'exclusive',
+        owner: 'me',
+        waitStart: 0,
+      });
+      lease.limit(10);
+      vi.advanceTimersByTime(11);
+      expect(isTimeoutError(lease.signal.reason)).toBe(true);
+      expect(lease.released).toBe(false);
+      await lease.release();
+      expect(events.map((event) => event.type)).toEqual(['acquired', 'timeout', 'released']);
+      expect(events[0]?.token).toBe(5n);
+      expect(events.every((event) => event.resource === 'made')).toBe(true);
+    } finally {
+      stop();
+    }
   });
 });

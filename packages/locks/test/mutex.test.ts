@@ -21,6 +21,31 @@ describe('Mutex', () => {
     expect(mutex.isLocked).toBe(false);
   });
 
+  it('every way of building a lease gives the same contract: name, increasing token, one release', async () => {
+    for (const options of [undefined, { name: 'ledger' }, { name: 'ledger', defaultHoldTimeout: 60_000 }]) {
+      const mutex = new Mutex(options);
+      const free = await mutex.acquire();
+      const queued = mutex.acquire({ priority: 1 });
+      await free.release();
+      const handed = await queued; // handed over by the release
+      await handed.release();
+      const sync = mutex.tryAcquireSync()!;
+      const leases = [free, handed, sync];
+      expect(leases.map((lease) => lease.resource)).toEqual([mutex.name, mutex.name, mutex.name]);
+      expect(leases.map((lease) => lease.token)).toEqual([1n, 2n, 3n]);
+      expect(Object.keys(sync)).not.toContain('then');
+      await sync.release();
+      await Promise.all(leases.map((lease) => lease.release()));
+      expect(mutex.isLocked).toBe(false);
+      expect(leases.every((lease) => lease.released && lease.signal.aborted)).toBe(true);
+      // A stale lease released again must not free the next holder.
+      const next = mutex.tryAcquireSync()!;
+      await sync.release();
+      expect(mutex.isLocked).toBe(true);
+      await next.release();
+    }
+  });
+
   it('generates a distinct name when none is given', () => {
     const a = new Mutex();
     const b = new Mutex();

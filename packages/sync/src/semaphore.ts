@@ -1,7 +1,7 @@
 import type { AcquireOptions, Lease, Semaphore as SemaphoreContract, Waiter } from '@cf/core';
 import { checkAcquireOptions, checkInteger, invalidArgument, observing, resolveOwner, WaitQueue } from '@cf/core';
 import { checkBoolean, checkHoldTimeout, checkPrimitiveOptions, MAX_COUNT, nextId } from './internal/options.js';
-import { HandedPermitLease, PermitLease, setReturnPermits } from './internal/permit-lease.js';
+import { FREE_PERMITS, HANDED_PERMITS, PermitLease, setReturnPermits } from './internal/permit-lease.js';
 
 /**
  * Options of {@link Semaphore}.
@@ -224,6 +224,7 @@ export class Semaphore implements SemaphoreContract {
     if (permits !== 1) this.#checkPermits(permits);
     if (this.#available < permits || !(this.#idle() || this.#barging)) return undefined;
     this.#available -= permits;
+    if (!observing && this.#holdTimeout === 0) return new PermitLease(this, ++this.#fence, permits);
     return this.#lease(permits, this.#holdTimeout, observing ? resolveOwner(undefined) : undefined, 0);
   }
 
@@ -306,13 +307,13 @@ export class Semaphore implements SemaphoreContract {
 
   #lease(permits: number, holdTimeout: number, owner: unknown, waitStart: number): SemaphoreLease {
     const trace = observing ? { lock: this, mode: 'permits', owner, waitStart, permits } : undefined;
-    return new PermitLease(this, this.#name ?? this.name, ++this.#fence, permits, holdTimeout, trace);
+    return PermitLease.of(FREE_PERMITS, this, ++this.#fence, permits, holdTimeout, trace);
   }
 
-  // A lease for a waiter (see HandedPermitLease).
+  // A lease for a waiter (see BaseLease.handedPrototype).
   #handedLease(permits: number, holdTimeout: number, owner: unknown, waitStart: number): SemaphoreLease {
     const trace = observing ? { lock: this, mode: 'permits', owner, waitStart, permits } : undefined;
-    return new HandedPermitLease(this, this.#name ?? this.name, ++this.#fence, permits, holdTimeout, trace);
+    return PermitLease.of(HANDED_PERMITS, this, ++this.#fence, permits, holdTimeout, trace);
   }
 
   #return(permits: number): void {

@@ -159,6 +159,27 @@ describe('Semaphore: leases', () => {
     expect(semaphore.availablePermits).toBe(2);
   });
 
+  it('every way of building a lease gives the same contract: name, permits, one return', async () => {
+    for (const options of [{ name: 'pool' }, { name: 'pool', defaultHoldTimeout: 60_000 }]) {
+      const semaphore = new Semaphore(3, options);
+      const free = await semaphore.acquire(2);
+      const sync = semaphore.tryAcquireSync(1)!;
+      const queued = semaphore.acquire(3);
+      await Promise.all([free.release(), sync.release()]);
+      const handed = await queued;
+      const leases = [free, sync, handed];
+      expect(leases.map((lease) => [lease.resource, lease.permits])).toEqual([
+        ['pool', 2],
+        ['pool', 1],
+        ['pool', 3],
+      ]);
+      expect(leases.map((lease) => lease.token)).toEqual([1n, 2n, 3n]);
+      expect(semaphore.availablePermits).toBe(0);
+      await Promise.all([...leases, ...leases].map((lease) => lease.release()));
+      expect(semaphore.availablePermits).toBe(3);
+    }
+  });
+
   it('fencing tokens strictly increase; lease.signal aborts on release', async () => {
     const semaphore = new Semaphore(2, { name: 'pool' });
     const a = await semaphore.acquire();

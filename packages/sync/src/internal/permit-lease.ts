@@ -2,9 +2,6 @@ import type { LeaseTrace } from '@cf/core';
 import { BaseLease } from '@cf/core';
 import type { Semaphore, SemaphoreLease } from '../semaphore.js';
 
-// The Semaphore's leases: two classes with one body, because a lease handed to a waiter and one
-// returned at once are resolved by different engine paths (see HandedPermitLease).
-
 // Lets the lease reach the semaphore's private return path without exposing it on the public class.
 let returnPermits: (semaphore: Semaphore, permits: number) => void;
 
@@ -21,84 +18,85 @@ export function setReturnPermits(fn: (semaphore: Semaphore, permits: number) => 
 }
 
 /**
- * The lease that acquire() and tryAcquire() return when they need not wait.
+ * The Semaphore's lease. Made by `PermitLease.of` through BaseLease.make (no constructor runs,
+ * see there), from `FREE_PERMITS` for a lease returned at once or `HANDED_PERMITS` for one handed
+ * to a waiter (see BaseLease.handedPrototype).
  * @example
  * ```ts
- * return new PermitLease(this, this.name, ++this.#fence, 1, 0, undefined);
+ * return PermitLease.of(FREE_PERMITS, this, ++this.#fence, 1, 0, undefined);
  * ```
  */
 export class PermitLease extends BaseLease implements SemaphoreLease {
-  // Private, so that no caller can change what the release gives back.
-  readonly #permits: number;
-  readonly #semaphore: Semaphore;
+  // Not part of the public type, so that no caller changes what the release gives back.
+  declare private semaphore: Semaphore;
+  declare private held: number;
 
-  constructor(
+  /**
+   * A lease for a synchronous caller (`tryAcquireSync`), untraced and without a hold limit: there
+   * `new` is the faster way (see BaseLease.make); every other lease comes from `of`.
+   * @param semaphore - the semaphore the permits return to
+   * @param fence - the fencing token
+   * @param permits - permits held
+   */
+  constructor(semaphore: Semaphore, fence: number, permits: number) {
+    super('', fence);
+    this.semaphore = semaphore;
+    this.held = permits;
+  }
+
+  /**
+   * Makes a lease.
+   * @param prototype - `FREE_PERMITS` or `HANDED_PERMITS`
+   * @param semaphore - the semaphore the permits return to
+   * @param fence - the fencing token
+   * @param permits - permits held
+   * @param holdTimeout - hold-time limit in ms, 0 for none
+   * @param trace - holder details, only while observing
+   * @returns the lease
+   * @example `PermitLease.of(FREE_PERMITS, semaphore, 1, 1, 0, undefined)`
+   */
+  static of(
+    prototype: PermitLease,
     semaphore: Semaphore,
-    resource: string,
     fence: number,
     permits: number,
     holdTimeout: number,
     trace: LeaseTrace | undefined,
-  ) {
-    super(resource, fence, trace);
-    this.#semaphore = semaphore;
-    this.#permits = permits;
-    if (holdTimeout !== 0) this.limitHoldTime(holdTimeout);
+  ): SemaphoreLease {
+    const lease = BaseLease.make(prototype, fence);
+    lease.semaphore = semaphore;
+    lease.held = permits;
+    if (trace !== undefined) lease.traceAcquired(trace);
+    if (holdTimeout !== 0) lease.limitHoldTime(holdTimeout);
+    return lease;
   }
 
-  /** How many permits this lease holds and returns, once, when released. */
+  /**
+   * The prototype of leases handed to waiters.
+   * @returns a prototype inheriting from PermitLease's
+   * @example `const HANDED_PERMITS = PermitLease.handed()`
+   */
+  static handed(): PermitLease {
+    return BaseLease.handedPrototype(PermitLease.prototype);
+  }
+
+  /** The semaphore's name. */
+  override get resource(): string {
+    return this.semaphore.name;
+  }
+
+  /** Permits this lease holds. */
   get permits(): number {
-    return this.#permits;
+    return this.held;
   }
 
   protected releaseHold(): void {
-    returnPermits(this.#semaphore, this.#permits);
+    returnPermits(this.semaphore, this.held);
   }
 }
 
-/**
- * The same lease, for a waiter. It reaches the waiter through the waiter's resolve function, which
- * looks `then` up along the lease's whole prototype chain (about 12 ns a grant on Node 20); an
- * inert `then: undefined` on the first prototype ends that lookup there. PermitLease, which an
- * uncontended acquire() returns, must not have it: TurboFan compiles Promise.resolve(lease) to a
- * plain fulfilment, without any lookup, only while no prototype has a `then` at all (with it, an
- * uncontended acquire+release measured 20-25% slower). A sibling class with its own code rather
- * than a subclass (one more constructor call per grant). `then` is not a function, so no lease is
- * a thenable: `await lease` gives the lease.
- * @example
- * ```ts
- * queue.grant(waiter, new HandedPermitLease(this, this.name, ++this.#fence, permits, 0, undefined));
- * ```
- */
-export class HandedPermitLease extends BaseLease implements SemaphoreLease {
-  static {
-    // Inert: not a function (see above).
-    Object.defineProperty(HandedPermitLease.prototype, 'then', { value: undefined });
-  }
-
-  readonly #permits: number;
-  readonly #semaphore: Semaphore;
-
-  constructor(
-    semaphore: Semaphore,
-    resource: string,
-    fence: number,
-    permits: number,
-    holdTimeout: number,
-    trace: LeaseTrace | undefined,
-  ) {
-    super(resource, fence, trace);
-    this.#semaphore = semaphore;
-    this.#permits = permits;
-    if (holdTimeout !== 0) this.limitHoldTime(holdTimeout);
-  }
-
-  /** How many permits this lease holds and returns, once, when released. */
-  get permits(): number {
-    return this.#permits;
-  }
-
-  protected releaseHold(): void {
-    returnPermits(this.#semaphore, this.#permits);
-  }
-}
+// Module constants: see BaseLease.make.
+/** Prototype of a lease returned without waiting. */
+export const FREE_PERMITS: PermitLease = PermitLease.prototype;
+/** Prototype of a lease handed to a waiter. */
+export const HANDED_PERMITS: PermitLease = PermitLease.handed();
