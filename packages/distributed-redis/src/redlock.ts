@@ -4,7 +4,7 @@ import { checkClient, type RedisClient } from './internal/client.js';
 import { contender } from './internal/holds.js';
 import { checkResourceName, lockKeys } from './internal/keys.js';
 import { type CommonOptions, resolveOptions } from './internal/options.js';
-import { outcomes, type Reply, round, type Tally } from './internal/quorum.js';
+import { isSilent, outcomes, type Reply, round, type Tally } from './internal/quorum.js';
 import { fenceRaise, lockAcquire, lockExtend, lockRelease } from './internal/scripts.js';
 import { Subscriber } from './internal/subscriber.js';
 import type { HoldBackend, RedisLease } from './redis-lease.js';
@@ -51,8 +51,10 @@ function decided(tally: Tally, quorum: number): boolean {
  *
  * `lease.token` is the highest fence counter among the granting servers. Before the lease is
  * returned, a majority of servers must hold at least that value: granting servers that returned
- * less are raised to it (one more parallel round trip, only when the counters disagree, counted
- * toward the validity); if fewer than a majority confirm, the attempt fails and is cleaned up.
+ * less, and servers whose grant came after the majority's, are raised to it (one more parallel
+ * round trip, only when the counters disagree, counted toward the validity). If fewer than a
+ * majority confirm, the attempt is cleaned up and retried; it fails with `QuorumError` only when
+ * fewer than a majority of servers can still answer.
  * The next holder's majority overlaps that one, so its token is larger, as long as no server
  * loses its data (restart without persistence). Read docs/distributed-redis.md before relying on
  * it for safety.
@@ -156,21 +158,28 @@ export class Redlock implements Lock {
     const raise = (token: string, fence: number) => (client: RedisClient) =>
       fenceRaise.run(client, [keys.lock, keys.fence, token, fence]);
     // Makes `fence` stick on a majority before the lease is handed out. Members of the granting
-    // majority that returned exactly `fence` already hold it; the others are raised to it, and a
+    // majority that returned at least `fence` already hold it; the others are raised to it, and a
     // raise counts only while our hold is still there. Any later majority overlaps the confirmed
-    // one, so its INCR there yields more than `fence`. Resolves `undefined` once a majority
-    // holds `fence`, else the replies (acquire replies with the raise replies in place) to report.
+    // one, so its INCR there yields more than `fence`. Members that had not answered when the
+    // majority granted are asked too: a raise counts only where it finds our hold, so a late
+    // grant counts like any other, and a granting member that dies between its grant and the
+    // raise does not sink the attempt while another can stand in for it.
+    // Resolves `undefined` once a majority holds `fence`, else the acquire replies with the raise
+    // replies in place, and which members were asked to raise.
     const confirmFence = async (
       token: string,
       fence: number,
       replies: readonly Reply[],
-    ): Promise<{ replies: Reply[]; reachable: number } | undefined> => {
+    ): Promise<{ replies: Reply[]; asked: ReadonlySet<number> } | undefined> => {
       let confirmed = 0;
       const lower: number[] = [];
+      const late: number[] = [];
       replies.forEach((reply, index) => {
-        if (reply.kind !== 'value' || reply.value <= 0) return;
-        if (reply.value >= fence) confirmed++;
-        else lower.push(index);
+        if (reply.kind === 'pending') late.push(index);
+        else if (reply.kind === 'value' && reply.value > 0) {
+          if (reply.value >= fence) confirmed++;
+          else lower.push(index);
+        }
       });
       const call = raise(token, fence);
       if (confirmed >= quorum) {
@@ -180,8 +189,9 @@ export class Redlock implements Lock {
         return undefined;
       }
       const need = quorum - confirmed;
+      const asked = [...lower, ...late];
       const { replies: raised, tally } = await round(
-        lower.map((index) => members[index]!),
+        asked.map((index) => members[index]!),
         call,
         instanceTimeout,
         isGrant,
@@ -190,10 +200,26 @@ export class Redlock implements Lock {
       );
       if (tally.granted >= need) return undefined;
       const merged = replies.slice();
-      lower.forEach((index, i) => {
+      asked.forEach((index, i) => {
         merged[index] = raised[i]!;
       });
-      return { replies: merged, reachable: confirmed + tally.granted + tally.refused };
+      return { replies: merged, asked: new Set(asked) };
+    };
+    // How many members may still answer after a failed confirmation: those whose last reply was
+    // an answer, and those not waited for that have not missed a timeout. Only when that is short
+    // of a majority is the failure a QuorumError; otherwise a member died or fell silent between
+    // its grant and the raise, and the next attempt leaves it out once it has missed a timeout.
+    const reachable = (replies: readonly Reply[]): number => {
+      let count = 0;
+      replies.forEach((reply, index) => {
+        if (reply.kind === 'value' || (reply.kind === 'pending' && !isSilent(members[index]!))) count++;
+      });
+      return count;
+    };
+    const confirmOutcomes = (replies: readonly Reply[], asked: ReadonlySet<number>) => {
+      const acquired = outcomes(members, replies, isGrant);
+      const raised = outcomes(members, replies, isGrant, 'did not hold our lock when the fencing token was raised');
+      return acquired.map((outcome, index) => (asked.has(index) ? raised[index]! : outcome));
     };
     // A split vote or a slow round: retry after a random pause so contenders fall out of step.
     const pause = (): number => -(1 + Math.random() * Math.min(50, ttl / 10));
@@ -219,12 +245,15 @@ export class Redlock implements Lock {
           return fence;
         }
         releaseEverywhere(token, false).catch(ignore);
-        if (unconfirmed !== undefined && unconfirmed.reachable < quorum) {
-          throw new QuorumError(
-            `Only ${unconfirmed.reachable} of ${members.length} servers confirmed the fencing token for ${name}; ${quorum} are needed`,
-            quorum,
-            outcomes(members, unconfirmed.replies, isGrant, 'the hold had expired before the fencing token was raised'),
-          );
+        if (unconfirmed !== undefined) {
+          const answering = reachable(unconfirmed.replies);
+          if (answering < quorum) {
+            throw new QuorumError(
+              `Only ${answering} of ${members.length} servers answered while the fencing token for ${name} was confirmed; ${quorum} are needed`,
+              quorum,
+              confirmOutcomes(unconfirmed.replies, unconfirmed.asked),
+            );
+          }
         }
         return pause();
       }
@@ -275,7 +304,7 @@ export class Redlock implements Lock {
    * Waits until a majority of the servers grant the lock.
    * @param options - `signal`, `timeout` (ms), `priority` among this process's waiters, `owner`
    * @returns the lease; `token` is the highest fence counter of the majority
-   * @throws QuorumError when fewer than a majority of servers answer (or confirm the fencing token); TimeoutError; `signal.reason`
+   * @throws QuorumError when fewer than a majority of servers answer (also while the fencing token is confirmed); TimeoutError; `signal.reason`
    * @example
    * ```ts
    * const lease = await redlock.acquire({ timeout: 1000 });
@@ -287,8 +316,9 @@ export class Redlock implements Lock {
 
   /**
    * One attempt on all servers; never waits for a holder.
-   * @returns the lease, or `undefined` when a majority could not be obtained because it is held
-   * @throws QuorumError when fewer than a majority of servers answer (or confirm the fencing token)
+   * @returns the lease, or `undefined` when a majority could not be obtained now: held elsewhere, a split vote,
+   *   or a granting server that stopped answering before the fencing token was confirmed
+   * @throws QuorumError when fewer than a majority of servers answer (also while the fencing token is confirmed)
    * @example
    * ```ts
    * const lease = await redlock.tryAcquire();

@@ -30,6 +30,14 @@ interface Round {
 const silent = new WeakSet<RedisClient>();
 
 /**
+ * Whether `client` let a round run into its timeout and has not answered since. A member that
+ * is `pending` in a round's replies but not silent was merely not waited for: it may be alive.
+ */
+export function isSilent(client: RedisClient): boolean {
+  return silent.has(client);
+}
+
+/**
  * Sends `call` to every member at once and resolves as soon as `done(tally)` says the outcome is
  * decided, every member waited for answered, or `timeout` ms passed (members that have not
  * answered are then `pending`). The timeout rides on a shared timer list, so a round costs no
