@@ -124,9 +124,23 @@ export function isClientClosed(client: RawClient): boolean {
   );
 }
 
-/** Deadline option for one call of at most `ms`. */
+/**
+ * Deadline option for one call of at most `ms` per try. A getter, read when each try starts:
+ * etcd3 retries a call that failed with a recoverable error (three tries by default) with the
+ * same options object, so a fixed deadline used up by a member that stopped answering (a
+ * SIGSTOPped leader, say) made the retries on the healthy members fail at once with
+ * DEADLINE_EXCEEDED. Those instant failures opened the healthy members' circuit breakers, and
+ * every call then went to the stopped member until its own breaker opened: seconds without
+ * progress while a majority was up.
+ * @param ms - milliseconds each try may take
+ * @returns call options whose `deadline` is `ms` from the moment it is read
+ */
 export function deadline(ms: number): CallOptions {
-  return { deadline: Date.now() + ms };
+  return {
+    get deadline(): number {
+      return Date.now() + ms;
+    },
+  };
 }
 
 // Numeric enum values of etcd's protobuf API (etcd3 passes numbers; strings must be the proto names).
