@@ -22,6 +22,29 @@ describe('ReadWriteLock', () => {
     expect(rw.isLocked).toBe(false);
   });
 
+  it('leases returned at once, granted after a wait and downgraded all name the lock and release once', async () => {
+    const rw = new ReadWriteLock({ name: 'ledger', policy: 'fair' });
+    const freeWrite = await rw.write.acquire();
+    const queuedRead = rw.read.acquire();
+    const queuedWrite = rw.write.acquire();
+    await freeWrite.release();
+    const grantedRead = await queuedRead;
+    await grantedRead.release();
+    const grantedWrite = await queuedWrite;
+    const downgraded = grantedWrite.downgrade();
+    const syncRead = rw.read.tryAcquireSync()!;
+    const leases = [freeWrite, grantedRead, grantedWrite, downgraded, syncRead];
+    expect(leases.map((lease) => lease.resource)).toEqual(Array(5).fill('ledger'));
+    expect(leases.map((lease) => lease.token)).toEqual([1n, 2n, 3n, 4n, 5n]);
+    expect(grantedWrite.released).toBe(true);
+    expect(rw.readersCount).toBe(2);
+    // Stale releases of ended leases change nothing.
+    await Promise.all([freeWrite.release(), grantedRead.release(), grantedWrite.release()]);
+    expect(rw.readersCount).toBe(2);
+    await Promise.all([downgraded.release(), syncRead.release(), syncRead.release()]);
+    expect(rw.isLocked).toBe(false);
+  });
+
   it('defaults to write-preferring: a waiting writer stops new readers', async () => {
     const rw = new ReadWriteLock();
     expect(rw.policy).toBe('write-preferring');

@@ -27,17 +27,35 @@ let releaseRead: (state: ReadWriteState) => void;
 let releaseWrite: (state: ReadWriteState, downgraded: boolean) => void;
 let downgrade: (state: ReadWriteState, lease: WriteLease) => Lease;
 
+// Both lease classes are made by BaseLease.make (no constructor runs, see there), from the class's
+// prototype for a lease returned at once and from a handed prototype for one granted to a waiter.
 class ReadLease extends BaseLease {
-  readonly #state: ReadWriteState;
+  declare private state: ReadWriteState;
 
-  constructor(state: ReadWriteState, fence: number, holdTimeout: number, trace: LeaseTrace | undefined) {
-    super(state.resource, fence, trace);
-    this.#state = state;
-    if (holdTimeout !== 0) this.limitHoldTime(holdTimeout);
+  static of(
+    prototype: ReadLease,
+    state: ReadWriteState,
+    fence: number,
+    holdTimeout: number,
+    trace: LeaseTrace | undefined,
+  ): Lease {
+    const lease = BaseLease.make(prototype, fence);
+    lease.state = state;
+    if (trace !== undefined) lease.traceAcquired(trace);
+    if (holdTimeout !== 0) lease.limitHoldTime(holdTimeout);
+    return lease;
+  }
+
+  static handed(): ReadLease {
+    return BaseLease.handedPrototype(ReadLease.prototype);
+  }
+
+  override get resource(): string {
+    return this.state.resource;
   }
 
   protected releaseHold(): void {
-    releaseRead(this.#state);
+    releaseRead(this.state);
   }
 }
 
@@ -66,25 +84,48 @@ export interface WriteLease extends Lease {
 }
 
 class WriteLeaseImpl extends BaseLease implements WriteLease {
-  readonly #state: ReadWriteState;
-  #downgraded = false;
+  declare private state: ReadWriteState;
+  declare private downgraded: boolean;
 
-  constructor(state: ReadWriteState, fence: number, holdTimeout: number, trace: LeaseTrace | undefined) {
-    super(state.resource, fence, trace);
-    this.#state = state;
-    if (holdTimeout !== 0) this.limitHoldTime(holdTimeout);
+  static of(
+    prototype: WriteLeaseImpl,
+    state: ReadWriteState,
+    fence: number,
+    holdTimeout: number,
+    trace: LeaseTrace | undefined,
+  ): Lease {
+    const lease = BaseLease.make(prototype, fence);
+    lease.state = state;
+    lease.downgraded = false;
+    if (trace !== undefined) lease.traceAcquired(trace);
+    if (holdTimeout !== 0) lease.limitHoldTime(holdTimeout);
+    return lease;
+  }
+
+  static handed(): WriteLeaseImpl {
+    return BaseLease.handedPrototype(WriteLeaseImpl.prototype);
+  }
+
+  override get resource(): string {
+    return this.state.resource;
   }
 
   downgrade(): Lease {
     if (this.released) throw new NotHeldError(`The write lease on ${this.resource} has already ended`, this.resource);
-    this.#downgraded = true;
-    return downgrade(this.#state, this);
+    this.downgraded = true;
+    return downgrade(this.state, this);
   }
 
   protected releaseHold(): void {
-    releaseWrite(this.#state, this.#downgraded);
+    releaseWrite(this.state, this.downgraded);
   }
 }
+
+// Module constants: see BaseLease.make.
+const FREE_READ: ReadLease = ReadLease.prototype;
+const HANDED_READ: ReadLease = ReadLease.handed();
+const FREE_WRITE: WriteLeaseImpl = WriteLeaseImpl.prototype;
+const HANDED_WRITE: WriteLeaseImpl = WriteLeaseImpl.handed();
 
 /** What every state of one owner (a `ReadWriteLock`, or all names of a `LockManager`) shares. */
 export interface SharedSettings {
@@ -182,7 +223,7 @@ export class ReadWriteState {
     if (options?.signal?.aborted) return this.rejectNow(false, options);
     if (this.holders !== WRITER && this.readerMayEnter(options?.priority ?? 2)) {
       const owner = observing ? resolveOwner(options?.owner) : undefined;
-      return Promise.resolve(this.readLease(holdTimeout, owner, 0));
+      return Promise.resolve(this.readLease(holdTimeout, owner, 0, false));
     }
     return this.enqueue(false, options, holdTimeout);
   }
@@ -192,7 +233,7 @@ export class ReadWriteState {
     if (options?.signal?.aborted) return this.rejectNow(true, options);
     if (this.holders === 0) {
       const owner = observing ? resolveOwner(options?.owner) : undefined;
-      return Promise.resolve(this.writeLease(holdTimeout, owner, 0));
+      return Promise.resolve(this.writeLease(holdTimeout, owner, 0, false));
     }
     return this.enqueue(true, options, holdTimeout);
   }
@@ -200,13 +241,13 @@ export class ReadWriteState {
   /** Read lease if no waiting is needed. */
   tryRead(holdTimeout: number | undefined, owner: unknown): Lease | undefined {
     if (this.holders === WRITER || !this.readerMayEnter(2)) return undefined;
-    return this.readLease(holdTimeout, observing ? resolveOwner(owner) : undefined, 0);
+    return this.readLease(holdTimeout, observing ? resolveOwner(owner) : undefined, 0, false);
   }
 
   /** Write lease if no waiting is needed. */
   tryWrite(holdTimeout: number | undefined, owner: unknown): Lease | undefined {
     if (this.holders !== 0) return undefined;
-    return this.writeLease(holdTimeout, observing ? resolveOwner(owner) : undefined, 0);
+    return this.writeLease(holdTimeout, observing ? resolveOwner(owner) : undefined, 0, false);
   }
 
   private queue(write: boolean): Queue {
@@ -277,31 +318,34 @@ export class ReadWriteState {
         const reader = waiting.read?.first;
         if (reader === undefined || (writer !== undefined && this.writerFirst(writer, reader))) {
           if (writer !== undefined && this.holders === 0) {
-            const lease = this.writeLease(writer.request.holdTimeout, writer.owner, writer.enqueuedAt);
+            const lease = this.writeLease(writer.request.holdTimeout, writer.owner, writer.enqueuedAt, true);
             waiting.write!.grant(writer, lease);
           }
           break;
         }
-        waiting.read!.grant(reader, this.readLease(reader.request.holdTimeout, reader.owner, reader.enqueuedAt));
+        waiting.read!.grant(reader, this.readLease(reader.request.holdTimeout, reader.owner, reader.enqueuedAt, true));
       }
     }
     if (this.holders === 0) this.shared.onIdle?.(this);
   }
 
-  private readLease(holdTimeout: number | undefined, owner: unknown, waitStart: number): Lease {
+  // `waitStart` is 0 for a lease returned at once, and when the waiter was queued otherwise.
+  private readLease(holdTimeout: number | undefined, owner: unknown, waitStart: number, handed: boolean): Lease {
     this.holders++;
     this.acquisitions++;
     const shared = this.shared;
     const trace = observing ? { lock: shared.lock, mode: 'shared', owner, waitStart } : undefined;
-    return new ReadLease(this, ++shared.fence, holdTimeout ?? shared.holdTimeout, trace);
+    const prototype = handed ? HANDED_READ : FREE_READ;
+    return ReadLease.of(prototype, this, ++shared.fence, holdTimeout ?? shared.holdTimeout, trace);
   }
 
-  private writeLease(holdTimeout: number | undefined, owner: unknown, waitStart: number): Lease {
+  private writeLease(holdTimeout: number | undefined, owner: unknown, waitStart: number, handed: boolean): Lease {
     this.holders = WRITER;
     this.acquisitions++;
     const shared = this.shared;
     const trace = observing ? { lock: shared.lock, mode: 'exclusive', owner, waitStart } : undefined;
-    return new WriteLeaseImpl(this, ++shared.fence, holdTimeout ?? shared.holdTimeout, trace);
+    const prototype = handed ? HANDED_WRITE : FREE_WRITE;
+    return WriteLeaseImpl.of(prototype, this, ++shared.fence, holdTimeout ?? shared.holdTimeout, trace);
   }
 
   private releaseRead(): void {
@@ -317,7 +361,7 @@ export class ReadWriteState {
   private downgrade(lease: WriteLease): Lease {
     // The read hold replaces the write hold in one step, so the lock is never free in between.
     this.holders = 0;
-    const read = this.readLease(undefined, undefined, 0);
+    const read = this.readLease(undefined, undefined, 0, false);
     this.acquisitions--;
     lease.release();
     this.dispatch();
