@@ -27,7 +27,8 @@ export function setReturnPermits(fn: (semaphore: Semaphore, permits: number) => 
  * ```
  */
 export class PermitLease extends BaseLease implements SemaphoreLease {
-  // Not part of the public type, so that no caller changes what the release gives back.
+  // Private to TypeScript only: `#` fields need a constructor to run, which BaseLease.make skips.
+  // They are not on the public `SemaphoreLease` type; what a release gives back is `held`.
   declare private semaphore: Semaphore;
   declare private held: number;
 
