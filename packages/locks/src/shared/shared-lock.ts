@@ -1,5 +1,5 @@
 import type { Lease, Lock } from '@cf/core';
-import { checkFunction } from '@cf/core';
+import { withLock } from '@cf/core';
 import type { SharedLockAcquireOptions } from './options.js';
 
 /**
@@ -49,13 +49,7 @@ export abstract class SharedLock<L extends Lease> implements Lock {
    * @throws what `acquire` or `fn` throws
    * @example `await lock.withLock(() => { shared[0]++; })`
    */
-  async withLock<T>(fn: (lease: Lease) => T | Promise<T>, options?: SharedLockAcquireOptions): Promise<Awaited<T>> {
-    checkFunction(fn, 'fn');
-    const lease = await this.acquire(options);
-    try {
-      return await fn(lease);
-    } finally {
-      await lease.release();
-    }
+  withLock<T>(fn: (lease: Lease) => T | Promise<T>, options?: SharedLockAcquireOptions): Promise<Awaited<T>> {
+    return withLock(this, fn, options);
   }
 }

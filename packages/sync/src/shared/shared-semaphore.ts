@@ -10,12 +10,12 @@ import type { AcquireOptions, Lease, LeaseTrace, Semaphore } from '@cf/core';
 import {
   BaseLease,
   checkAcquireOptions,
-  checkFunction,
   checkInteger,
   observing,
   resolveOwner,
   TimeoutError,
   type Waiter,
+  withPermits,
 } from '@cf/core';
 import type { SharedPrimitiveHandle } from './options.js';
 import { attachPrimitive, SharedPrimitive, takeAttachedPrimitive } from './shared-primitive.js';
@@ -246,18 +246,8 @@ export class SharedSemaphore extends SharedPrimitive<SharedSemaphoreHandle> impl
    * @throws what `acquire` or `fn` throws
    * @example `await pool.withPermits(1, () => fetchPage(url))`
    */
-  async withPermits<T>(
-    permits: number,
-    fn: (lease: Lease) => T | Promise<T>,
-    options?: AcquireOptions,
-  ): Promise<Awaited<T>> {
-    checkFunction(fn, 'fn');
-    const lease = await this.acquire(permits, options);
-    try {
-      return await fn(lease);
-    } finally {
-      await lease.release();
-    }
+  withPermits<T>(permits: number, fn: (lease: Lease) => T | Promise<T>, options?: AcquireOptions): Promise<Awaited<T>> {
+    return withPermits(this, permits, fn, options);
   }
 
   #take(permits: number): boolean {
