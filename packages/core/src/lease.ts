@@ -151,7 +151,7 @@ export abstract class BaseLease implements Lease {
    * const HANDED: MyLease = BaseLease.handedPrototype(MyLease.prototype);
    * ```
    */
-  protected static handedPrototype<L extends BaseLease>(prototype: L): L {
+  static handedPrototype<L extends BaseLease>(prototype: L): L {
     // An inert `then` is the point here; it is not a function, so nothing treats a lease as a promise.
     // biome-ignore lint/suspicious/noThenProperty: deliberate, see above
     return Object.create(prototype, { then: { value: undefined } }) as L;

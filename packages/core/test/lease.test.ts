@@ -323,9 +323,6 @@ class MadeLease extends BaseLease {
     if (trace !== undefined) lease.traceAcquired(trace);
     return lease;
   }
-  static handed(): MadeLease {
-    return BaseLease.handedPrototype(MadeLease.prototype);
-  }
   override get resource(): string {
     return this.holds.name;
   }
@@ -338,7 +335,7 @@ class MadeLease extends BaseLease {
 }
 
 describe('BaseLease.make and handedPrototype', () => {
-  const HANDED = MadeLease.handed();
+  const HANDED = BaseLease.handedPrototype(MadeLease.prototype);
 
   for (const [label, prototype] of [
     ['plain prototype', MadeLease.prototype],

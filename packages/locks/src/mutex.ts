@@ -47,11 +47,6 @@ class MutexLease extends BaseLease {
     return lease;
   }
 
-  // The prototype for a waiter's lease (see BaseLease.handedPrototype).
-  static handed(): MutexLease {
-    return BaseLease.handedPrototype(MutexLease.prototype);
-  }
-
   override get resource(): string {
     return this.mutex.name;
   }
@@ -63,7 +58,7 @@ class MutexLease extends BaseLease {
 
 // Module constants: see BaseLease.make.
 const FREE_LEASE: MutexLease = MutexLease.prototype;
-const HANDED_LEASE: MutexLease = MutexLease.handed();
+const HANDED_LEASE: MutexLease = BaseLease.handedPrototype(FREE_LEASE);
 
 type Queue = WaitQueue<HoldRequest | undefined, Lease>;
 

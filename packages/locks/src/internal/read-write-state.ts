@@ -46,10 +46,6 @@ class ReadLease extends BaseLease {
     return lease;
   }
 
-  static handed(): ReadLease {
-    return BaseLease.handedPrototype(ReadLease.prototype);
-  }
-
   override get resource(): string {
     return this.state.resource;
   }
@@ -102,10 +98,6 @@ class WriteLeaseImpl extends BaseLease implements WriteLease {
     return lease;
   }
 
-  static handed(): WriteLeaseImpl {
-    return BaseLease.handedPrototype(WriteLeaseImpl.prototype);
-  }
-
   override get resource(): string {
     return this.state.resource;
   }
@@ -123,9 +115,9 @@ class WriteLeaseImpl extends BaseLease implements WriteLease {
 
 // Module constants: see BaseLease.make.
 const FREE_READ: ReadLease = ReadLease.prototype;
-const HANDED_READ: ReadLease = ReadLease.handed();
+const HANDED_READ: ReadLease = BaseLease.handedPrototype(FREE_READ);
 const FREE_WRITE: WriteLeaseImpl = WriteLeaseImpl.prototype;
-const HANDED_WRITE: WriteLeaseImpl = WriteLeaseImpl.handed();
+const HANDED_WRITE: WriteLeaseImpl = BaseLease.handedPrototype(FREE_WRITE);
 
 /** What every state of one owner (a `ReadWriteLock`, or all names of a `LockManager`) shares. */
 export interface SharedSettings {

@@ -72,15 +72,6 @@ export class PermitLease extends BaseLease implements SemaphoreLease {
     return lease;
   }
 
-  /**
-   * The prototype of leases handed to waiters.
-   * @returns a prototype inheriting from PermitLease's
-   * @example `const HANDED_PERMITS = PermitLease.handed()`
-   */
-  static handed(): PermitLease {
-    return BaseLease.handedPrototype(PermitLease.prototype);
-  }
-
   /** The semaphore's name. */
   override get resource(): string {
     return this.semaphore.name;
@@ -100,4 +91,4 @@ export class PermitLease extends BaseLease implements SemaphoreLease {
 /** Prototype of a lease returned without waiting. */
 export const FREE_PERMITS: PermitLease = PermitLease.prototype;
 /** Prototype of a lease handed to a waiter. */
-export const HANDED_PERMITS: PermitLease = PermitLease.handed();
+export const HANDED_PERMITS: PermitLease = BaseLease.handedPrototype(FREE_PERMITS);
