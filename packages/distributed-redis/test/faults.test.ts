@@ -2,8 +2,7 @@ import { isBackendError, isLeaseLostError, isQuorumError, isTimeoutError, type Q
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { type RedisLease, RedisLock, Redlock } from '../src/index.js';
-import { lockAcquire } from '../src/internal/scripts.js';
-import { sleep, useServers } from './helpers.js';
+import { aroundScripts, isAcquire, sleep, useServers } from './helpers.js';
 
 describe('Redlock while servers die', () => {
   const fx = useServers(5, { flush: false });
@@ -114,21 +113,13 @@ describe('Redlock when a granting server is killed before the fencing token is r
 /** Runs `kill` after the server first grants a lock, and only then passes the grant on. */
 function killedAfterGrant(client: Redis, kill: () => Promise<void>): Redis {
   let killed = false;
-  return new Proxy(client, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      if (property !== 'evalsha' && property !== 'eval') return value.bind(target);
-      return async (...args: unknown[]): Promise<unknown> => {
-        const reply: unknown = await value.apply(target, args);
-        const acquiring = args[0] === lockAcquire.sha || args[0] === lockAcquire.source;
-        if (acquiring && !killed && typeof reply === 'number' && reply > 0) {
-          killed = true;
-          await kill();
-        }
-        return reply;
-      };
-    },
+  return aroundScripts(client, async (call, args) => {
+    const reply = await call();
+    if (isAcquire(args) && !killed && typeof reply === 'number' && reply > 0) {
+      killed = true;
+      await kill();
+    }
+    return reply;
   });
 }
 

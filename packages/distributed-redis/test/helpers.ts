@@ -72,6 +72,31 @@ export function useServers(count = 1, { flush = true }: { flush?: boolean } = {}
   return fx;
 }
 
+/**
+ * A proxy of `client` whose script calls (EVALSHA, and the EVAL sent after NOSCRIPT) go through
+ * `around`, which decides when to make the real call and what to answer; every other method is
+ * the client's own.
+ */
+export function aroundScripts(
+  client: Redis,
+  around: (call: () => Promise<unknown>, args: readonly unknown[]) => Promise<unknown>,
+): Redis {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (property !== 'evalsha' && property !== 'eval') return value.bind(target);
+      return (...args: unknown[]): Promise<unknown> =>
+        around(() => value.apply(target, args) as Promise<unknown>, args);
+    },
+  });
+}
+
+/** Whether a script call's arguments are those of the lock acquire script. */
+export function isAcquire(args: readonly unknown[]): boolean {
+  return args[0] === lockAcquire.sha || args[0] === lockAcquire.source;
+}
+
 /** A client whose script calls are watched; see {@link tapScripts}. */
 export interface TappedClient {
   /** Hand this to the primitive under test. */
@@ -111,28 +136,18 @@ export function tapScripts(
       waiter.resolve(replies.slice());
     }
   };
-  const scripted = new Set<PropertyKey>(['evalsha', 'eval']);
-  const proxy = new Proxy(client, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      if (!scripted.has(property)) return value.bind(target);
-      return (...args: unknown[]): Promise<unknown> => {
-        const call = (): Promise<unknown> => value.apply(target, args) as Promise<unknown>;
-        if (stalled) {
-          held++;
-          return resumed.then(call);
-        }
-        const acquiring = args[0] === lockAcquire.sha || args[0] === lockAcquire.source;
-        return call().then((reply) => {
-          if (acquiring && typeof reply === 'number') {
-            if (stallAfterGrant && reply > 0) stalled = true;
-            answer(reply);
-          }
-          return reply;
-        });
-      };
-    },
+  const proxy = aroundScripts(client, (call, args) => {
+    if (stalled) {
+      held++;
+      return resumed.then(call);
+    }
+    return call().then((reply) => {
+      if (isAcquire(args) && typeof reply === 'number') {
+        if (stallAfterGrant && reply > 0) stalled = true;
+        answer(reply);
+      }
+      return reply;
+    });
   });
   return {
     client: proxy,

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { type RedisLease, Redlock } from '../src/index.js';
 import { Subscriber } from '../src/internal/subscriber.js';
-import { sleep, tapScripts, useServers } from './helpers.js';
+import { aroundScripts, sleep, tapScripts, useServers } from './helpers.js';
 
 const fx = useServers(5);
 
@@ -236,17 +236,10 @@ describe('Redlock when a granting server dies before the fencing token is raised
 
 /** A client whose script answers arrive `ms` late; the server runs them at once, in order. */
 function slow(client: Redis, ms: number): Redis {
-  return new Proxy(client, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      if (property !== 'evalsha' && property !== 'eval') return value.bind(target);
-      return async (...args: unknown[]): Promise<unknown> => {
-        const reply: unknown = await value.apply(target, args);
-        await sleep(ms);
-        return reply;
-      };
-    },
+  return aroundScripts(client, async (call) => {
+    const reply = await call();
+    await sleep(ms);
+    return reply;
   });
 }
 
@@ -256,15 +249,7 @@ function silence(client: Redis): { client: Redis; resume: () => void } {
   const resumed = new Promise<void>((resolve) => {
     resume = resolve;
   });
-  const proxy = new Proxy(client, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property, target);
-      if (typeof value !== 'function') return value;
-      if (property !== 'evalsha' && property !== 'eval') return value.bind(target);
-      return (...args: unknown[]): Promise<unknown> => resumed.then(() => value.apply(target, args));
-    },
-  });
-  return { client: proxy, resume };
+  return { client: aroundScripts(client, (call) => resumed.then(call)), resume };
 }
 
 // Three servers A, B, C whose fence counters disagree: A is far ahead because earlier majorities
