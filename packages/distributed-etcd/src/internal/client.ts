@@ -136,6 +136,8 @@ export function isClientClosed(client: RawClient): boolean {
  * @returns call options whose `deadline` is `ms` from the moment it is read
  */
 export function deadline(ms: number): CallOptions {
+  // An own, enumerable getter (not one on a class prototype): etcd3 spreads these options over
+  // the client's default call options when it has some, and a spread copies only own properties.
   return {
     get deadline(): number {
       return Date.now() + ms;
