@@ -1,4 +1,4 @@
-import { checkElement, type ElementType, type ElementValue, elementInfo } from './element-type.js';
+import { checkElement, type ElementArray, type ElementType, type ElementValue, elementInfo } from './element-type.js';
 import { eventCountInternals } from './event-count.js';
 import {
   attachContainer,
@@ -23,8 +23,16 @@ const NOT_EMPTY_WORD = NOT_EMPTY_OFFSET / 4;
 const NOT_FULL_WORD = NOT_FULL_OFFSET / 4;
 const POSITION = 0x7fffffff; // positions and sequence numbers count modulo 2^31
 
+// Each operation starts from a plain read of its position counter: an Atomics.load costs a call
+// into the runtime on Node 20 (about 7 ns), and a stale value only makes the compare-and-swap
+// that claims the position fail and hand back the current one. "Full" and "empty" are decided
+// on atomic reads.
+
 // The signed distance a - b of two positions modulo 2^31.
 const distance = (a: number, b: number): number => ((a - b) << 1) >> 1;
+// The Int32 index of the sequence number of the cell of `position`.
+const sequenceAt = (position: number, mask: number): number =>
+  (CELLS_OFFSET >> 2) + (position & mask) * (CELL_BYTES >> 2);
 
 const capacityFor = (requested: number): number => Math.max(2, nextPowerOfTwo(requested));
 
@@ -136,7 +144,7 @@ export class MpmcQueue<T extends ElementType = ElementType> extends ElementConta
   tryPush(value: ElementValue<T>): boolean {
     if (typeof value !== (this.info.bigint ? 'bigint' : 'number')) checkElement(value, this.info.bigint, 'value');
     const control = this.#control;
-    let position = Atomics.load(control, ENQUEUE);
+    let position = control[ENQUEUE] as number;
     for (;;) {
       if (position < 0) throw closedError('MpmcQueue');
       const cell = position & this.#mask;
@@ -198,6 +206,77 @@ export class MpmcQueue<T extends ElementType = ElementType> extends ElementConta
     return first === NOT_YET || first === DRAINED ? this.popBlocking(timeout) : first;
   }
 
+  // Bulk forms claim a run of ready cells with one compare-and-swap instead of one per element:
+  // under contention the positions' cache lines are what the threads queue for.
+  protected override pushRun(source: ElementArray<T>, start: number, end: number): number {
+    const control = this.#control;
+    const wanted = end - start;
+    let position = control[ENQUEUE] as number;
+    for (;;) {
+      if (position < 0) throw closedError('MpmcQueue');
+      const count = this.#readyRun(position, 0, wanted);
+      if (count === 0) {
+        const now = Atomics.load(control, ENQUEUE);
+        if (now === position) return 0;
+        position = now;
+        continue;
+      }
+      const found = Atomics.compareExchange(control, ENQUEUE, position, (position + count) & POSITION);
+      if (found !== position) {
+        position = found;
+        continue;
+      }
+      for (let i = 0; i < count; i++) {
+        const at = (position + i) & POSITION;
+        this.#values[this.#valueOffset + (at & this.#mask) * this.#valueStride] = source[start + i] as number;
+        Atomics.store(control, sequenceAt(at, this.#mask), (at + 1) & POSITION);
+      }
+      if ((Atomics.load(control, NOT_EMPTY_WORD) & 1) !== 0) eventCountInternals.notify(this.notEmpty);
+      return count;
+    }
+  }
+
+  protected override popRun(target: ElementArray<T>, start: number, end: number): number {
+    const control = this.#control;
+    const wanted = end - start;
+    let position = control[DEQUEUE] as number;
+    for (;;) {
+      const count = this.#readyRun(position, 1, wanted);
+      if (count === 0) {
+        const now = Atomics.load(control, DEQUEUE);
+        if (now === position) return 0;
+        position = now;
+        continue;
+      }
+      const found = Atomics.compareExchange(control, DEQUEUE, position, (position + count) & POSITION);
+      if (found !== position) {
+        position = found;
+        continue;
+      }
+      for (let i = 0; i < count; i++) {
+        const at = (position + i) & POSITION;
+        target[start + i] = this.#values[this.#valueOffset + (at & this.#mask) * this.#valueStride] as never;
+        Atomics.store(control, sequenceAt(at, this.#mask), (at + this.capacity) & POSITION);
+      }
+      if ((Atomics.load(control, NOT_FULL_WORD) & 1) !== 0) eventCountInternals.notify(this.notFull);
+      return count;
+    }
+  }
+
+  // How many cells from `position` on (at most `limit`) have the sequence number `position + turn`:
+  // free for their producer (turn 0) or filled for their consumer (turn 1). Once the position
+  // counter is swapped past them, nobody else can claim them, so the run stays ready.
+  #readyRun(position: number, turn: number, limit: number): number {
+    const control = this.#control;
+    let count = 0;
+    while (count < limit) {
+      const at = (position + count) & POSITION;
+      if (Atomics.load(control, sequenceAt(at, this.#mask)) !== ((at + turn) & POSITION)) break;
+      count++;
+    }
+    return count;
+  }
+
   protected markClosed(): void {
     Atomics.or(this.#control, ENQUEUE, CLOSED);
   }
@@ -206,7 +285,7 @@ export class MpmcQueue<T extends ElementType = ElementType> extends ElementConta
   // DRAINED when closed and every position pushed before the close has been taken.
   protected take(): Attempt<ElementValue<T>> | typeof DRAINED {
     const control = this.#control;
-    let position = Atomics.load(control, DEQUEUE);
+    let position = control[DEQUEUE] as number;
     for (;;) {
       const cell = position & this.#mask;
       const sequenceIndex = (CELLS_OFFSET + cell * CELL_BYTES) >> 2;

@@ -1,5 +1,6 @@
 import { checkElement, type ElementArray, type ElementType, type ElementValue, elementInfo } from './element-type.js';
 import { eventCountInternals } from './event-count.js';
+import { copyRun } from './internal/copy-run.js';
 import {
   attachContainer,
   type ContainerLayout,
@@ -59,6 +60,8 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
   // Each side's last view of the other side's index: stale only in the safe direction.
   #cachedHead: number;
   #cachedTail: number;
+  // Free slots a blocking push waits for while it spins: four cache lines, or half the ring.
+  readonly #resumeRoom: number;
 
   /**
    * Bytes a queue of `capacity` elements of `type` occupies.
@@ -101,6 +104,7 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
     this.#data = this.info.create(buffer, byteOffset + DATA_OFFSET, this.capacity) as Int32Array;
     this.#cachedHead = Atomics.load(this.#control, HEAD);
     this.#cachedTail = Atomics.load(this.#control, TAIL);
+    this.#resumeRoom = Math.max(1, Math.min(this.capacity >> 1, (4 * CACHE_LINE) / this.info.bytes));
   }
 
   /** Elements in the queue now (exact when read by either side between its own operations). */
@@ -151,7 +155,7 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
   pushSync(value: ElementValue<T>, timeout: number = Number.POSITIVE_INFINITY): boolean {
     // Only the cached view first: re-reading the consumer's index at once, every time the cache
     // runs out, would steal that line from the consumer for each element (see internal/waiting).
-    return this.#push(value) || this.pushBlocking(value, timeout);
+    return this.#push(value) || this.pushBlocking(value, timeout, () => this.#pushIntoRun(value));
   }
 
   /**
@@ -177,13 +181,18 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
     Atomics.or(this.#control, FLAGS, CLOSED);
   }
 
-  // Push against the cached consumer index only; `false` when that view says full.
+  // Push against the cached consumer index only; `false` when that view says full. Each side
+  // reads its own index with a plain read: only it writes that word, so the read cannot race,
+  // and an Atomics.load costs a call into the runtime on Node 20 (about 7 ns, a fifth of a push).
   #push(value: ElementValue<T>): boolean {
     const control = this.#control;
-    const tail = Atomics.load(control, TAIL);
+    const tail = control[TAIL] as number;
     if (((tail - this.#cachedHead) | 0) >= this.capacity) return false;
     if (typeof value !== (this.info.bigint ? 'bigint' : 'number')) checkElement(value, this.info.bigint, 'value');
-    if ((Atomics.load(control, FLAGS) & CLOSED) !== 0) throw closedError('SpscQueue');
+    // A plain read as well: a close() by this thread is always seen; one by the consumer races
+    // with pushes anyway (see the class comment), and the read cannot be hoisted out of a loop
+    // that also stores the tail atomically.
+    if (((control[FLAGS] as number) & CLOSED) !== 0) throw closedError('SpscQueue');
     this.#data[tail & this.#mask] = value as number;
     Atomics.store(control, TAIL, (tail + 1) | 0);
     // The event count's "someone waits" bit, read in place: the common case costs one load.
@@ -191,10 +200,23 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
     return true;
   }
 
+  // A blocking push that found the ring full waits (while it spins) until a run of slots is
+  // free, not one: refilling each slot as soon as the consumer frees it keeps both threads on
+  // the same cache line, moving it back and forth for every element (measured: 60-100 ns per
+  // element in that state against 30 ns, and a ring that once fills tends to stay in it).
+  #pushIntoRun(value: ElementValue<T>): Attempt<true> {
+    const control = this.#control;
+    this.#cachedHead = Atomics.load(control, HEAD);
+    const free = this.capacity - (((control[TAIL] as number) - this.#cachedHead) | 0);
+    if (free >= this.#resumeRoom) return this.#push(value) ? true : NOT_YET;
+    if (this.isClosed) throw closedError('SpscQueue');
+    return NOT_YET;
+  }
+
   // Pop against the cached producer index only; `undefined` when that view says empty.
   #pop(): ElementValue<T> | undefined {
     const control = this.#control;
-    const head = Atomics.load(control, HEAD);
+    const head = control[HEAD] as number;
     if (head === this.#cachedTail) return undefined;
     const value = this.#data[head & this.#mask] as ElementValue<T>;
     Atomics.store(control, HEAD, (head + 1) | 0);
@@ -205,7 +227,7 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
   protected override pushRun(source: ElementArray<T>, start: number, end: number): number {
     const control = this.#control;
     if ((Atomics.load(control, FLAGS) & CLOSED) !== 0) throw closedError('SpscQueue');
-    const tail = Atomics.load(control, TAIL);
+    const tail = control[TAIL] as number;
     let free = this.capacity - ((tail - this.#cachedHead) | 0);
     if (free < end - start) {
       this.#cachedHead = Atomics.load(control, HEAD);
@@ -215,17 +237,18 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
     if (count === 0) return 0;
     const at = tail & this.#mask;
     const first = Math.min(count, this.capacity - at);
-    const data = this.#data;
-    data.set((source as Int32Array).subarray(start, start + first), at);
-    if (first < count) data.set((source as Int32Array).subarray(start + first, start + count), 0);
+    const data = this.#data as ElementArray<T>;
+    const bigint = this.info.bigint;
+    copyRun(source, start, data, at, first, bigint);
+    if (first < count) copyRun(source, start + first, data, 0, count - first, bigint);
     Atomics.store(control, TAIL, (tail + count) | 0);
-    eventCountInternals.notify(this.notEmpty);
+    if ((Atomics.load(control, NOT_EMPTY_WORD) & 1) !== 0) eventCountInternals.notify(this.notEmpty);
     return count;
   }
 
   protected override popRun(target: ElementArray<T>, start: number, end: number): number {
     const control = this.#control;
-    const head = Atomics.load(control, HEAD);
+    const head = control[HEAD] as number;
     let available = (this.#cachedTail - head) | 0;
     if (available < end - start) {
       this.#cachedTail = Atomics.load(control, TAIL);
@@ -235,11 +258,12 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
     if (count === 0) return 0;
     const at = head & this.#mask;
     const first = Math.min(count, this.capacity - at);
-    const data = this.#data;
-    (target as Int32Array).set(data.subarray(at, at + first), start);
-    if (first < count) (target as Int32Array).set(data.subarray(0, count - first), start + first);
+    const data = this.#data as ElementArray<T>;
+    const bigint = this.info.bigint;
+    copyRun(data, at, target, start, first, bigint);
+    if (first < count) copyRun(data, 0, target, start + first, count - first, bigint);
     Atomics.store(control, HEAD, (head + count) | 0);
-    eventCountInternals.notify(this.notFull);
+    if ((Atomics.load(control, NOT_FULL_WORD) & 1) !== 0) eventCountInternals.notify(this.notFull);
     return count;
   }
 }

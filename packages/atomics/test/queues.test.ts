@@ -72,6 +72,33 @@ describe('single-threaded models', () => {
     );
   });
 
+  it.each([
+    ['float64', (n: number) => n + 0.25, Float64Array],
+    ['bigint64', (n: number) => BigInt(n) - 2n ** 40n, BigInt64Array],
+  ] as const)('SpscQueue bulk runs of %s, short and long, wrap and keep order', (type, elementOf, View) => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(300), fc.nat(300)), { maxLength: 12 }), (steps) => {
+        const queue = new SpscQueue(type, 256);
+        const model: (number | bigint)[] = [];
+        let next = 0;
+        for (const [pushCount, popCount] of steps) {
+          const source = new View(pushCount) as Float64Array & BigInt64Array;
+          for (let i = 0; i < pushCount; i++) source[i] = elementOf(next + i) as never;
+          const pushed = queue.tryPushMany(source as never);
+          expect(pushed).toBe(Math.min(pushCount, 256 - model.length));
+          for (let i = 0; i < pushed; i++) model.push(elementOf(next + i));
+          next += pushed;
+          const target = new View(popCount + 2) as Float64Array & BigInt64Array;
+          const popped = queue.tryPopMany(target as never, 1, popCount + 1);
+          expect(Array.from(target.subarray(1, 1 + popped) as ArrayLike<number | bigint>)).toEqual(
+            model.splice(0, popped),
+          );
+          expect(popped).toBe(Math.min(popCount, popped + model.length));
+        }
+      }),
+    );
+  });
+
   it('ByteChannel carries messages of every length across the wrap', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 60 }), { maxLength: 50 }), (messages) => {

@@ -18,7 +18,7 @@ function seenRegion(length: number): { buffer: SharedArrayBuffer; byteOffset: nu
 }
 
 describe('MpmcQueue across worker threads', () => {
-  it('delivers 1,000,000 items from 2 producers to 2 consumers exactly once', async () => {
+  it('delivers 1,000,000 items from 2 producers (one single, one bulk) to 2 consumers exactly once', async () => {
     const ITEMS = 1_000_000;
     const queue = new MpmcQueue('uint32', 1024);
     const seen = seenRegion(ITEMS);
@@ -31,6 +31,7 @@ describe('MpmcQueue across worker threads', () => {
         queue: queue.handle,
         start: (i * ITEMS) / 2,
         count: ITEMS / 2,
+        bulk: i === 1,
       }),
     );
     await Promise.all(producers.map((worker) => worker.next()));
@@ -52,6 +53,21 @@ describe('SpscQueue and ByteChannel across worker threads', () => {
     const producer = startWorker('scenario.mjs', { scenario: 'spsc-produce', queue: queue.handle, count: COUNT });
     expect(await producer.next()).toEqual({ pushed: COUNT });
     expect(await consumer.next()).toEqual({ count: COUNT, inOrder: true });
+  }, 60_000);
+
+  it('a producer blocked on a full SpscQueue pushes when one slot frees, and close() ends its wait', async () => {
+    const queue = new SpscQueue('int32', 256);
+    const producer = startWorker('scenario.mjs', { scenario: 'spsc-fill-blocking', queue: queue.handle });
+    while (queue.size < queue.capacity) await new Promise((resolve) => setTimeout(resolve, 1));
+    // One slot, fewer than the run a spinning push waits for: the push must still land.
+    expect(queue.tryPop()).toBe(0);
+    expect(await producer.next()).toEqual({ pushed: 257 });
+    expect(queue.size).toBe(256);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    queue.close();
+    expect(await producer.next()).toEqual({ closed: true });
+    for (let expected = 1; expected <= 256; expected++) expect(queue.tryPop()).toBe(expected);
+    expect(queue.tryPop()).toBeUndefined();
   }, 60_000);
 
   it('ByteChannel delivers variable-length messages in order, then ends at close()', async () => {

@@ -347,12 +347,14 @@ export abstract class ElementContainer<T extends ElementType> implements AsyncIt
    * define `pushSync` / `popSync` themselves around these: a method of this class calling back
    * into a subclass is a call with several targets once two kinds of container are in use, which
    * V8 does not inline (measured: a blocking push + pop 12-20% slower that way).
+   * @param whileSpinning - a stricter attempt for the spinning phase (see `blockUntil`)
    * @returns `false` when the time limit passed first
    * @throws ClosedError when the container is or gets closed; TypeError / RangeError for bad arguments
    */
-  protected pushBlocking(value: ElementValue<T>, timeout: number): boolean {
+  protected pushBlocking(value: ElementValue<T>, timeout: number, whileSpinning?: () => Attempt<true>): boolean {
     checkTimeout(timeout, 'timeout');
-    return blockUntil(() => (this.tryPush(value) ? true : NOT_YET), this.notFull, timeout) !== NOT_YET;
+    const attempt = (): Attempt<true> => (this.tryPush(value) ? true : NOT_YET);
+    return blockUntil(attempt, this.notFull, timeout, whileSpinning) !== NOT_YET;
   }
 
   /**

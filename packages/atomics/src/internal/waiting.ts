@@ -36,14 +36,21 @@ export type Attempt<T> = T | typeof NOT_YET;
 /**
  * Blocks until `attempt` completes, with the event-count protocol: try, register, try again,
  * sleep. `attempt` throws to end the wait (a `ClosedError`).
+ * @param whileSpinning - the attempt of the spinning phase, when it should ask for more than
+ *   `attempt` (room for a run rather than one element); the sleeping phase uses `attempt`
  * @returns the attempt's result, or `NOT_YET` when `timeout` passed
  */
-export function blockUntil<T>(attempt: () => Attempt<T>, events: EventCount, timeout: number): Attempt<T> {
+export function blockUntil<T>(
+  attempt: () => Attempt<T>,
+  events: EventCount,
+  timeout: number,
+  whileSpinning: () => Attempt<T> = attempt,
+): Attempt<T> {
   const { waitSync } = eventCountInternals;
   // The caller has just failed once: pause before each retry.
   for (let i = 0; i < SPIN_ATTEMPTS; i++) {
     pause(BACKOFF);
-    const result = attempt();
+    const result = whileSpinning();
     if (result !== NOT_YET) return result;
   }
   const deadline = deadlineOf(timeout);

@@ -9,8 +9,18 @@ const seenArray = () => new Uint8Array(workerData.seen.buffer, workerData.seen.b
 switch (scenario) {
   case 'mpmc-produce': {
     const queue = MpmcQueue.from(workerData.queue);
-    const { start, count } = workerData;
-    for (let value = start; value < start + count; value++) queue.pushSync(value);
+    const { start, count, bulk } = workerData;
+    if (bulk) {
+      // Runs of varying length, claimed with one compare-and-swap each, racing single pushes.
+      const chunk = new Uint32Array(61);
+      for (let next = start; next < start + count; ) {
+        const n = Math.min(1 + (next % chunk.length), start + count - next);
+        for (let i = 0; i < n; i++) chunk[i] = next + i;
+        next += queue.pushManySync(chunk, 0, n);
+      }
+    } else {
+      for (let value = start; value < start + count; value++) queue.pushSync(value);
+    }
     parentPort.postMessage({ pushed: count });
     break;
   }
@@ -53,6 +63,19 @@ switch (scenario) {
     }
     queue.close();
     parentPort.postMessage({ pushed: next });
+    break;
+  }
+  case 'spsc-fill-blocking': {
+    // Fills the ring and pushes one more (blocking), then blocks again until a close ends it.
+    const queue = SpscQueue.from(workerData.queue);
+    for (let i = 0; i <= queue.capacity; i++) queue.pushSync(i);
+    parentPort.postMessage({ pushed: queue.capacity + 1 });
+    try {
+      queue.pushSync(-1);
+      parentPort.postMessage({ closed: false });
+    } catch (error) {
+      parentPort.postMessage({ closed: error.code === 'ERR_CF_CLOSED' });
+    }
     break;
   }
   case 'spsc-consume-async': {
