@@ -465,14 +465,6 @@ export default defineSuite({
       atMost: 1 / 12,
       note: 'issue 4: >= 12x',
     },
-    // A ring whose sides can sleep reads the other side's "someone waits" bit after every
-    // element: two Atomics.load calls per element, measured 1.3x the bare ring.
-    {
-      task: 'SpscQueue pushSync / popSync (spin, then park)',
-      vs: 'hand-written SPSC ring',
-      atMost: 1.5,
-      note: 'the floor plus the wake-up check',
-    },
     // ringbuf.js only polls: compare the polling pair with it, and the waiting pair too.
     { task: 'SpscQueue tryPush / tryPop', vs: 'ringbuf.js push / pop', atMost: 1, note: 'issue 4: >= ringbuf.js' },
     { task: 'SpscQueue pushSync / popSync (spin, then park)', vs: 'ringbuf.js push / pop', atMost: 1, note: 'issue 4' },

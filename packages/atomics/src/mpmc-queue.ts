@@ -55,8 +55,9 @@ const LAYOUT: ContainerLayout = {
 /**
  * A bounded lock-free multi-producer multi-consumer queue of typed elements in shared memory
  * (Dmitry Vyukov's design): each slot carries a sequence number that says whose turn it is, so
- * producers and consumers claim positions with one compare-and-swap each and never wait on one
- * another except when the queue is full or empty.
+ * producers and consumers claim positions with one compare-and-swap each (the bulk forms claim a
+ * whole run of ready cells with one) and never wait on one another except when the queue is full
+ * or empty.
  *
  * Waiting is blocking (`pushSync`/`popSync`) or async (`push`/`pop`). `close()` sets a bit in the
  * enqueue position itself, so a push either lands before the close (and is delivered) or throws

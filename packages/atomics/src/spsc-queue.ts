@@ -36,7 +36,7 @@ const LAYOUT: ContainerLayout = {
  * one thread pushes and exactly one thread pops. Each side publishes its index with one atomic
  * store and reads the other side's index only when its cached copy says full or empty, so a
  * push or pop touches no contended cache line in the common case. Bulk `tryPushMany` /
- * `tryPopMany` copy whole runs with `TypedArray.set`.
+ * `tryPopMany` copy whole runs (at most two copies across the wrap).
  *
  * Either side can wait: blocking (`pushSync`/`popSync`, for workers) or async (`push`/`pop`).
  * `close()` wakes every waiter: further pushes throw `ClosedError`; pops drain what remains and
