@@ -1,5 +1,6 @@
 import { checkElement, type ElementArray, type ElementType, type ElementValue, elementInfo } from './element-type.js';
-import { eventCountInternals } from './event-count.js';
+import { EventCount, eventCountInternals } from './event-count.js';
+import { attachNext } from './internal/attach.js';
 import { copyRun } from './internal/copy-run.js';
 import {
   attachContainer,
@@ -8,8 +9,9 @@ import {
   ElementContainer,
   type ElementContainerHandle,
 } from './internal/element-container.js';
-import { checkCapacity, FLAGS, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET } from './internal/layout.js';
+import { checkCapacity, FLAGS, NOT_FULL_OFFSET } from './internal/layout.js';
 import { type Attempt, closedError, NOT_YET } from './internal/waiting.js';
+import type { RegionHandle } from './placement.js';
 import { CACHE_LINE, nextPowerOfTwo, type Placement, roundUp } from './region.js';
 
 /** An `SpscQueue` as posted to a worker. */
@@ -19,8 +21,35 @@ const HEAD = CACHE_LINE / 4; // Int32 index: consumer's line
 const TAIL = (2 * CACHE_LINE) / 4; // Int32 index: producer's line
 const DATA_OFFSET = 3 * CACHE_LINE;
 const CLOSED = 1;
-const NOT_EMPTY_WORD = NOT_EMPTY_OFFSET / 4;
-const NOT_FULL_WORD = NOT_FULL_OFFSET / 4;
+// Bits 0-30 of each index word count elements modulo 2^31; bit 31 says "the other side is about
+// to sleep": set by the sleeper when it registers, returned (and cleared) by the exchange that
+// publishes the index, so a push or pop learns about a sleeper without reading another word.
+const INDEX = 0x7fffffff;
+const WANTED = -0x80000000;
+
+/**
+ * An event count that, on registering, also sets the WANTED bit of the index word the other
+ * side publishes: the consumer's for "not full", the producer's for "not empty". The two
+ * read-modify-writes on that word are ordered: either the publishing exchange returns the bit
+ * (and notifies), or the registering side's re-check, after its own write, sees the new index.
+ */
+class IndexEvents extends EventCount {
+  readonly #control: Int32Array;
+  readonly #word: number;
+
+  constructor(at: RegionHandle, control: Int32Array, word: number, attach: boolean) {
+    if (attach) attachNext(at);
+    super(attach ? undefined : at);
+    this.#control = control;
+    this.#word = word;
+  }
+
+  override prepareWait(): number {
+    const key = super.prepareWait();
+    Atomics.or(this.#control, this.#word, WANTED);
+    return key;
+  }
+}
 
 const LAYOUT: ContainerLayout = {
   name: 'SpscQueue',
@@ -29,13 +58,21 @@ const LAYOUT: ContainerLayout = {
   byteLength: (type, capacity) =>
     roundUp(DATA_OFFSET + nextPowerOfTwo(checkCapacity(capacity)) * elementInfo(type).bytes, 8),
   capacityFor: nextPowerOfTwo,
+  events: (offset, at, { buffer, byteOffset }, attach) =>
+    new IndexEvents(
+      at,
+      new Int32Array(buffer, byteOffset, DATA_OFFSET / 4),
+      offset === NOT_FULL_OFFSET ? HEAD : TAIL,
+      attach,
+    ),
 };
 
 /**
  * A wait-free single-producer single-consumer ring of typed elements in shared memory: exactly
  * one thread pushes and exactly one thread pops. Each side publishes its index with one atomic
- * store and reads the other side's index only when its cached copy says full or empty, so a
- * push or pop touches no contended cache line in the common case. Bulk `tryPushMany` /
+ * exchange (which also tells it whether the other side sleeps) and reads the other side's index
+ * only when its cached copy says full or empty, so a push or pop touches no contended cache line
+ * in the common case. Bulk `tryPushMany` /
  * `tryPopMany` copy whole runs (at most two copies across the wrap).
  *
  * Either side can wait: blocking (`pushSync`/`popSync`, for workers) or async (`push`/`pop`).
@@ -102,14 +139,14 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
     this.#mask = this.capacity - 1;
     this.#control = new Int32Array(buffer, byteOffset, DATA_OFFSET / 4);
     this.#data = this.info.create(buffer, byteOffset + DATA_OFFSET, this.capacity) as Int32Array;
-    this.#cachedHead = Atomics.load(this.#control, HEAD);
-    this.#cachedTail = Atomics.load(this.#control, TAIL);
+    this.#cachedHead = Atomics.load(this.#control, HEAD) & INDEX;
+    this.#cachedTail = Atomics.load(this.#control, TAIL) & INDEX;
     this.#resumeRoom = Math.max(1, Math.min(this.capacity >> 1, (4 * CACHE_LINE) / this.info.bytes));
   }
 
   /** Elements in the queue now (exact when read by either side between its own operations). */
   get size(): number {
-    return (Atomics.load(this.#control, TAIL) - Atomics.load(this.#control, HEAD)) | 0;
+    return (Atomics.load(this.#control, TAIL) - Atomics.load(this.#control, HEAD)) & INDEX;
   }
 
   /** `true` once `close()` was called. */
@@ -126,7 +163,7 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
    */
   tryPush(value: ElementValue<T>): boolean {
     if (this.#push(value)) return true;
-    this.#cachedHead = Atomics.load(this.#control, HEAD);
+    this.#cachedHead = Atomics.load(this.#control, HEAD) & INDEX;
     if (this.#push(value)) return true;
     if (this.isClosed) throw closedError('SpscQueue');
     return false;
@@ -140,7 +177,7 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
   tryPop(): ElementValue<T> | undefined {
     const value = this.#pop();
     if (value !== undefined) return value;
-    this.#cachedTail = Atomics.load(this.#control, TAIL);
+    this.#cachedTail = Atomics.load(this.#control, TAIL) & INDEX;
     return this.#pop();
   }
 
@@ -182,21 +219,20 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
   }
 
   // Push against the cached consumer index only; `false` when that view says full. Each side
-  // reads its own index with a plain read: only it writes that word, so the read cannot race,
-  // and an Atomics.load costs a call into the runtime on Node 20 (about 7 ns, a fifth of a push).
+  // reads its own index with a plain read: only it writes the index bits of that word (the other
+  // side only sets WANTED), and an Atomics.load costs a call into the runtime on Node 20 (about
+  // 7 ns, a fifth of a push).
   #push(value: ElementValue<T>): boolean {
     const control = this.#control;
-    const tail = control[TAIL] as number;
-    if (((tail - this.#cachedHead) | 0) >= this.capacity) return false;
+    const tail = (control[TAIL] as number) & INDEX;
+    if (((tail - this.#cachedHead) & INDEX) >= this.capacity) return false;
     if (typeof value !== (this.info.bigint ? 'bigint' : 'number')) checkElement(value, this.info.bigint, 'value');
     // A plain read as well: a close() by this thread is always seen; one by the consumer races
     // with pushes anyway (see the class comment), and the read cannot be hoisted out of a loop
     // that also stores the tail atomically.
     if (((control[FLAGS] as number) & CLOSED) !== 0) throw closedError('SpscQueue');
     this.#data[tail & this.#mask] = value as number;
-    Atomics.store(control, TAIL, (tail + 1) | 0);
-    // The event count's "someone waits" bit, read in place: the common case costs one load.
-    if ((Atomics.load(control, NOT_EMPTY_WORD) & 1) !== 0) eventCountInternals.notify(this.notEmpty);
+    if (Atomics.exchange(control, TAIL, (tail + 1) & INDEX) < 0) eventCountInternals.notify(this.notEmpty);
     return true;
   }
 
@@ -206,8 +242,8 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
   // element in that state against 30 ns, and a ring that once fills tends to stay in it).
   #pushIntoRun(value: ElementValue<T>): Attempt<true> {
     const control = this.#control;
-    this.#cachedHead = Atomics.load(control, HEAD);
-    const free = this.capacity - (((control[TAIL] as number) - this.#cachedHead) | 0);
+    this.#cachedHead = Atomics.load(control, HEAD) & INDEX;
+    const free = this.capacity - (((control[TAIL] as number) - this.#cachedHead) & INDEX);
     if (free >= this.#resumeRoom) return this.#push(value) ? true : NOT_YET;
     if (this.isClosed) throw closedError('SpscQueue');
     return NOT_YET;
@@ -216,22 +252,21 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
   // Pop against the cached producer index only; `undefined` when that view says empty.
   #pop(): ElementValue<T> | undefined {
     const control = this.#control;
-    const head = control[HEAD] as number;
+    const head = (control[HEAD] as number) & INDEX;
     if (head === this.#cachedTail) return undefined;
     const value = this.#data[head & this.#mask] as ElementValue<T>;
-    Atomics.store(control, HEAD, (head + 1) | 0);
-    if ((Atomics.load(control, NOT_FULL_WORD) & 1) !== 0) eventCountInternals.notify(this.notFull);
+    if (Atomics.exchange(control, HEAD, (head + 1) & INDEX) < 0) eventCountInternals.notify(this.notFull);
     return value;
   }
 
   protected override pushRun(source: ElementArray<T>, start: number, end: number): number {
     const control = this.#control;
     if ((Atomics.load(control, FLAGS) & CLOSED) !== 0) throw closedError('SpscQueue');
-    const tail = control[TAIL] as number;
-    let free = this.capacity - ((tail - this.#cachedHead) | 0);
+    const tail = (control[TAIL] as number) & INDEX;
+    let free = this.capacity - ((tail - this.#cachedHead) & INDEX);
     if (free < end - start) {
-      this.#cachedHead = Atomics.load(control, HEAD);
-      free = this.capacity - ((tail - this.#cachedHead) | 0);
+      this.#cachedHead = Atomics.load(control, HEAD) & INDEX;
+      free = this.capacity - ((tail - this.#cachedHead) & INDEX);
     }
     const count = Math.min(free, end - start);
     if (count === 0) return 0;
@@ -241,18 +276,17 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
     const bigint = this.info.bigint;
     copyRun(source, start, data, at, first, bigint);
     if (first < count) copyRun(source, start + first, data, 0, count - first, bigint);
-    Atomics.store(control, TAIL, (tail + count) | 0);
-    if ((Atomics.load(control, NOT_EMPTY_WORD) & 1) !== 0) eventCountInternals.notify(this.notEmpty);
+    if (Atomics.exchange(control, TAIL, (tail + count) & INDEX) < 0) eventCountInternals.notify(this.notEmpty);
     return count;
   }
 
   protected override popRun(target: ElementArray<T>, start: number, end: number): number {
     const control = this.#control;
-    const head = control[HEAD] as number;
-    let available = (this.#cachedTail - head) | 0;
+    const head = (control[HEAD] as number) & INDEX;
+    let available = (this.#cachedTail - head) & INDEX;
     if (available < end - start) {
-      this.#cachedTail = Atomics.load(control, TAIL);
-      available = (this.#cachedTail - head) | 0;
+      this.#cachedTail = Atomics.load(control, TAIL) & INDEX;
+      available = (this.#cachedTail - head) & INDEX;
     }
     const count = Math.min(available, end - start);
     if (count === 0) return 0;
@@ -262,8 +296,7 @@ export class SpscQueue<T extends ElementType = ElementType> extends ElementConta
     const bigint = this.info.bigint;
     copyRun(data, at, target, start, first, bigint);
     if (first < count) copyRun(data, 0, target, start + first, count - first, bigint);
-    Atomics.store(control, HEAD, (head + count) | 0);
-    if ((Atomics.load(control, NOT_FULL_WORD) & 1) !== 0) eventCountInternals.notify(this.notFull);
+    if (Atomics.exchange(control, HEAD, (head + count) & INDEX) < 0) eventCountInternals.notify(this.notFull);
     return count;
   }
 }

@@ -52,6 +52,30 @@ describe('single-threaded models', () => {
     );
   });
 
+  it('SpscQueue indexes wrap at 2^31 (bit 31 is the sleeper flag)', () => {
+    const built = new SpscQueue('int32', 8);
+    // White box: both index words (bytes 64 and 128) just below the wrap, before attaching.
+    const words = new Int32Array(built.handle.buffer, built.handle.byteOffset, 48);
+    words[16] = 0x7ffffffc;
+    words[32] = 0x7ffffffc;
+    const queue = SpscQueue.from(built.handle);
+    let next = 0;
+    let expected = 0;
+    for (let round = 0; round < 6; round++) {
+      while (queue.tryPush(next)) next++;
+      expect(queue.size).toBe(8);
+      for (let i = 0; i < 5; i++) expect(queue.tryPop()).toBe(expected++);
+      expect(queue.size).toBe(3);
+      const batch = new Int32Array(2);
+      expect(queue.tryPushMany(Int32Array.of(next, next + 1))).toBe(2);
+      next += 2;
+      expect(queue.tryPopMany(batch)).toBe(2);
+      expect(Array.from(batch)).toEqual([expected, expected + 1]);
+      expected += 2;
+    }
+    expect(words[16]! >= 0 && words[16]! < 64).toBe(true);
+  });
+
   it('SpscQueue bulk operations wrap around the end of the ring', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(20), fc.nat(20)), { maxLength: 40 }), (steps) => {

@@ -37,6 +37,14 @@ export interface ContainerLayout {
   readonly capacityFor: (requested: number) => number;
   /** Initialises what is particular to the structure in a new region (before the magic is written). */
   readonly initialise?: (region: RegionHandle, capacity: number) => void;
+  /**
+   * Builds the "not empty" or "not full" event count (`offset` tells which) when the structure
+   * extends it; `undefined` for a plain one.
+   * @param at - the event count's place
+   * @param region - the whole region
+   * @param attach - `true` when attaching to an existing region (`from()`)
+   */
+  readonly events?: (offset: number, at: RegionHandle, region: RegionHandle, attach: boolean) => EventCount | undefined;
 }
 
 /** Returned by `take()` once the container is closed and every element in it was taken. */
@@ -115,15 +123,19 @@ export abstract class ElementContainer<T extends ElementType> implements AsyncIt
       buffer: region.buffer,
       byteOffset: region.byteOffset + offset,
     });
+    const eventsAt = (offset: number, attach: boolean): EventCount => {
+      const at = placeAt(offset);
+      return layout.events?.(offset, at, region, attach) ?? (attach ? EventCount.from(at) : new EventCount(at));
+    };
     if (attached !== undefined) {
-      this.notEmpty = EventCount.from(placeAt(NOT_EMPTY_OFFSET));
-      this.notFull = EventCount.from(placeAt(NOT_FULL_OFFSET));
+      this.notEmpty = eventsAt(NOT_EMPTY_OFFSET, true);
+      this.notFull = eventsAt(NOT_FULL_OFFSET, true);
       return;
     }
     const control = new Int32Array(region.buffer, region.byteOffset, layout.controlBytes / 4);
     control.fill(0);
-    this.notEmpty = new EventCount(placeAt(NOT_EMPTY_OFFSET));
-    this.notFull = new EventCount(placeAt(NOT_FULL_OFFSET));
+    this.notEmpty = eventsAt(NOT_EMPTY_OFFSET, false);
+    this.notFull = eventsAt(NOT_FULL_OFFSET, false);
     layout.initialise?.(region, this.capacity);
     control[TYPE] = this.info.code;
     control[CAPACITY] = this.capacity;
