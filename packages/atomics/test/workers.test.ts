@@ -70,6 +70,33 @@ describe('SpscQueue and ByteChannel across worker threads', () => {
     expect(queue.tryPop()).toBeUndefined();
   }, 60_000);
 
+  it.each([
+    ['a consumer that keeps running dry', { pauseEvery: 37, pauseMs: 0.05 }, { pauseEvery: 0, pauseMs: 0 }],
+    ['a producer that keeps finding the ring full', { pauseEvery: 0, pauseMs: 0 }, { pauseEvery: 37, pauseMs: 0.05 }],
+  ])(
+    'SpscQueue wakes %s, every time (no lost wake-up)',
+    async (_, pushPace, popPace) => {
+      const COUNT = 30_000;
+      const queue = new SpscQueue('int32', 8);
+      const consumer = startWorker('scenario.mjs', {
+        scenario: 'spsc-pop',
+        queue: queue.handle,
+        count: COUNT,
+        ...popPace,
+      });
+      const producer = startWorker('scenario.mjs', {
+        scenario: 'spsc-push',
+        queue: queue.handle,
+        count: COUNT,
+        ...pushPace,
+      });
+      expect(await producer.next()).toEqual({ pushed: COUNT });
+      expect(await consumer.next()).toEqual({ count: COUNT, inOrder: true });
+      expect(queue.size).toBe(0);
+    },
+    60_000,
+  );
+
   it('ByteChannel delivers variable-length messages in order, then ends at close()', async () => {
     const COUNT = 20_000;
     const channel = new ByteChannel(4096);

@@ -78,6 +78,32 @@ switch (scenario) {
     }
     break;
   }
+  case 'spsc-push': {
+    // Pushes 0..count-1, sleeping `pauseMs` after every `pauseEvery` elements (so the consumer
+    // runs dry and goes to sleep again and again).
+    const queue = SpscQueue.from(workerData.queue);
+    const { count, pauseEvery, pauseMs } = workerData;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < count; i++) {
+      queue.pushSync(i);
+      if (pauseEvery > 0 && i % pauseEvery === pauseEvery - 1) Atomics.wait(nap, 0, 0, pauseMs);
+    }
+    parentPort.postMessage({ pushed: count });
+    break;
+  }
+  case 'spsc-pop': {
+    // Pops `count` elements, sleeping like spsc-push (so the producer finds the ring full).
+    const queue = SpscQueue.from(workerData.queue);
+    const { count, pauseEvery, pauseMs } = workerData;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    let inOrder = true;
+    for (let i = 0; i < count; i++) {
+      if (queue.popSync() !== i) inOrder = false;
+      if (pauseEvery > 0 && i % pauseEvery === pauseEvery - 1) Atomics.wait(nap, 0, 0, pauseMs);
+    }
+    parentPort.postMessage({ count, inOrder });
+    break;
+  }
   case 'spsc-consume-async': {
     const queue = SpscQueue.from(workerData.queue);
     let expected = 0;
