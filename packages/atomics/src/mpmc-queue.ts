@@ -149,7 +149,7 @@ export class MpmcQueue<T extends ElementType = ElementType> extends ElementConta
     for (;;) {
       if (position < 0) throw closedError('MpmcQueue');
       const cell = position & this.#mask;
-      const sequenceIndex = (CELLS_OFFSET + cell * CELL_BYTES) >> 2;
+      const sequenceIndex = sequenceAt(position, this.#mask);
       const gap = distance(Atomics.load(control, sequenceIndex), position);
       if (gap === 0) {
         const next = (position + 1) & POSITION;
@@ -289,7 +289,7 @@ export class MpmcQueue<T extends ElementType = ElementType> extends ElementConta
     let position = control[DEQUEUE] as number;
     for (;;) {
       const cell = position & this.#mask;
-      const sequenceIndex = (CELLS_OFFSET + cell * CELL_BYTES) >> 2;
+      const sequenceIndex = sequenceAt(position, this.#mask);
       const gap = distance(Atomics.load(control, sequenceIndex), (position + 1) & POSITION);
       if (gap === 0) {
         const next = (position + 1) & POSITION;
