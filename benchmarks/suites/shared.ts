@@ -64,7 +64,7 @@ const HAND_SLOTS = 1024;
 const HAND_HEAD = 16;
 const HAND_TAIL = 32;
 const HAND_DATA = 192;
-const HAND_PAUSE = 256; // iterations of an add loop, as SpscQueue's BACKOFF
+const HAND_PAUSE = 256; // iterations of the same register-only add loop as SpscQueue's pause
 
 // The pool's worker, as a script (workers cannot run TypeScript without a loader): it waits for
 // a round on the command word, runs it and counts itself done.
@@ -148,7 +148,9 @@ const { parentPort, workerData } = require('node:worker_threads');
       case ${Command.handRing}:
         for (let i = 0; i < count; ) {
           if (((handTail - handCachedHead) | 0) >= ${HAND_SLOTS}) {
-            for (let k = 0; k < ${HAND_PAUSE}; k++) handSpin = (handSpin + k) | 0;
+            let spin = handSpin;
+            for (let k = 0; k < ${HAND_PAUSE}; k++) spin = (spin + k) | 0;
+            handSpin = spin;
             handCachedHead = Atomics.load(handControl, ${HAND_HEAD});
             continue;
           }
@@ -233,7 +235,9 @@ function handReceive(count: number): void {
   let sum = handSum;
   for (let received = 0; received < count; ) {
     if (handHead === handCachedTail) {
-      for (let k = 0; k < HAND_PAUSE; k++) handSpin = (handSpin + k) | 0;
+      let spin = handSpin;
+      for (let k = 0; k < HAND_PAUSE; k++) spin = (spin + k) | 0;
+      handSpin = spin;
       handCachedTail = Atomics.load(handControl, HAND_TAIL);
       continue;
     }
