@@ -11,6 +11,7 @@
  *   each), and, as the floor, raw Atomics.add on their own cache lines;
  * - SPSC: one worker sends numbers to the main thread through postMessage, a hand-written ring
  *   (the floor), ringbuf.js and SpscQueue (one element per call, and runs of 64);
+ * - byte messages: one worker sends 32-byte Uint8Arrays through postMessage and ByteChannel;
  * - MPMC: CF_BENCH_THREADS producers and as many consumers move numbers through one MpmcQueue.
  *
  * Worker tasks are timed from the main thread: it starts a round through a shared command word
@@ -18,7 +19,7 @@
  * round trip (tens of microseconds against tens of milliseconds of work).
  */
 import { Worker } from 'node:worker_threads';
-import { AtomicInt32, MpmcQueue, SpscQueue, StripedCounter } from '@cf/atomics';
+import { AtomicInt32, ByteChannel, MpmcQueue, SpscQueue, StripedCounter } from '@cf/atomics';
 import { SharedMutex } from '@cf/locks';
 import { RingBuffer } from 'ringbuf.js';
 import { type BenchmarkTask, defineSuite } from '../harness.ts';
@@ -30,6 +31,8 @@ const COUNTERS = `counter increments, ${THREADS} workers`;
 const SPSC = 'worker -> main thread, one element per call';
 const SPSC_BULK = 'worker -> main thread, runs of 64 elements';
 const MPMC = `MpmcQueue, ${THREADS} producers x ${THREADS} consumers`;
+const BYTES = 'worker -> main thread, 32-byte messages';
+const MESSAGE_BYTES = 32;
 
 const BATCH = 10_000;
 const ROUND = 200_000; // operations per worker round
@@ -52,6 +55,8 @@ const Command = {
   mpmc: 11,
   spscBlocking: 12,
   handRing: 13,
+  postBytes: 14,
+  channel: 15,
 } as const;
 
 // The hand-written SPSC ring of the floor: the consumer's index on its own line (Int32 16), the
@@ -71,7 +76,7 @@ const HAND_PAUSE = 256; // iterations of the same register-only add loop as Spsc
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 (async () => {
-  const { AtomicInt32, MpmcQueue, SpscQueue, StripedCounter } = await import(workerData.urls.atomics);
+  const { AtomicInt32, ByteChannel, MpmcQueue, SpscQueue, StripedCounter } = await import(workerData.urls.atomics);
   const { SharedMutex } = await import(workerData.urls.locks);
   const { RingBuffer } = await import(workerData.urls.ringbuf);
   const { index, threads, objects } = workerData;
@@ -85,6 +90,8 @@ const { parentPort, workerData } = require('node:worker_threads');
   const spsc = SpscQueue.from(objects.spsc);
   const ring = new RingBuffer(objects.ringbuf, Int32Array);
   const mpmc = MpmcQueue.from(objects.mpmc);
+  const channel = ByteChannel.from(objects.channel);
+  const message = new Uint8Array(${MESSAGE_BYTES});
   const one = new Int32Array(1);
   const run = new Int32Array(${RUN});
   const handControl = new Int32Array(objects.handRing, 0, ${HAND_DATA / 4});
@@ -138,6 +145,12 @@ const { parentPort, workerData } = require('node:worker_threads');
       }
       case ${Command.post}:
         for (let i = 0; i < count; i++) parentPort.postMessage(i);
+        break;
+      case ${Command.postBytes}:
+        for (let i = 0; i < count; i++) { message[0] = i; parentPort.postMessage(message); }
+        break;
+      case ${Command.channel}:
+        for (let i = 0; i < count; i++) { message[0] = i; channel.sendSync(message); }
         break;
       case ${Command.spsc}:
         for (let i = 0; i < count; i++) while (!spsc.tryPush(i));
@@ -195,9 +208,11 @@ const objects = {
   ringbuf: RingBuffer.getStorageForCapacity(1024, Int32Array),
   mpmc: new MpmcQueue('int32', 1024).handle,
   handRing: words(HAND_DATA + HAND_SLOTS * 4),
+  channel: new ByteChannel(1 << 16).handle,
 };
 const control = new Int32Array(objects.control);
 const spsc = SpscQueue.from(objects.spsc);
+const channel = ByteChannel.from(objects.channel);
 const ring = new RingBuffer(objects.ringbuf, Int32Array);
 const workers: Worker[] = [];
 
@@ -252,6 +267,15 @@ const mainWords = new Int32Array(words(64));
 const mainMutex = new SharedMutex();
 let posted = 0;
 let onPosted: (() => void) | undefined;
+
+/** A round in which one worker posts MESSAGES messages; resolves once all have arrived. */
+function postRound(command: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    posted = 0;
+    onPosted = resolve;
+    round(command, MESSAGES, 1);
+  });
+}
 
 const tasks: BenchmarkTask[] = [
   {
@@ -328,12 +352,7 @@ const tasks: BenchmarkTask[] = [
     name: 'postMessage (a number)',
     batch: MESSAGES,
     async: true,
-    fn: () =>
-      new Promise<void>((resolve) => {
-        posted = 0;
-        onPosted = resolve;
-        round(Command.post, MESSAGES, 1);
-      }),
+    fn: () => postRound(Command.post),
   },
   {
     group: SPSC,
@@ -403,6 +422,24 @@ const tasks: BenchmarkTask[] = [
         1,
         receive(ROUND * 4, () => spsc.tryPopMany(run)),
       ),
+  },
+  {
+    group: BYTES,
+    kind: 'peer',
+    name: 'postMessage (a Uint8Array)',
+    batch: MESSAGES,
+    async: true,
+    fn: () => postRound(Command.postBytes),
+  },
+  {
+    group: BYTES,
+    kind: 'ours',
+    name: 'ByteChannel sendSync / receiveSync',
+    batch: ROUND,
+    fn: () =>
+      round(Command.channel, ROUND, 1, () => {
+        for (let received = 0; received < ROUND; received++) channel.receiveSync();
+      }),
   },
   {
     group: MPMC,

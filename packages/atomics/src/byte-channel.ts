@@ -1,6 +1,9 @@
 import { checkAcquireOptions, checkInteger, checkTimeout, invalidArgument } from '@cf/core';
-import { EventCount, eventCountInternals } from './event-count.js';
+import type { ElementArray } from './element-type.js';
+import { type EventCount, eventCountInternals } from './event-count.js';
 import { attachNext, takeAttached } from './internal/attach.js';
+import { copyRun } from './internal/copy-run.js';
+import { INDEX, IndexEvents } from './internal/index-events.js';
 import { CAPACITY, HEADER_BYTES, MAGIC, NOT_EMPTY_OFFSET, NOT_FULL_OFFSET, readHeader } from './internal/layout.js';
 import type { QueueWaitOptions } from './internal/wait-options.js';
 import { type Attempt, blockUntil, closedError, NOT_YET, timeoutError, waitUntil } from './internal/waiting.js';
@@ -33,8 +36,12 @@ const recordBytes = (length: number): number => 4 + ((length + 3) & ~3);
  * sends throw `ClosedError` and receives drain what was sent, then throw `ClosedError` (async
  * iteration ends).
  *
+ * Like `SpscQueue`, each side caches the other side's index and publishes its own with one
+ * atomic exchange that also tells it whether the other side sleeps.
+ *
  * Layout (8-aligned): a 64-byte header, the reader's index and the writer's index on their own
- * 64-byte lines, then `capacity` bytes of records (4-byte length, payload padded to 4 bytes).
+ * 64-byte lines (each counts bytes modulo 2^31; bit 31 flags that the other side waits), then
+ * `capacity` bytes of records (4-byte length, payload padded to 4 bytes).
  *
  * @example
  * ```ts
@@ -55,6 +62,9 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
   readonly #mask: number;
   readonly #notEmpty: EventCount;
   readonly #notFull: EventCount;
+  // Each side's last view of the other side's index: stale only in the safe direction.
+  #cachedHead: number;
+  #cachedTail: number;
 
   /**
    * Bytes a channel with a ring of `capacity` bytes occupies.
@@ -105,17 +115,18 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
     this.#control = new Int32Array(region.buffer, region.byteOffset, DATA_OFFSET / 4);
     this.#bytes = new Uint8Array(region.buffer, region.byteOffset + DATA_OFFSET, this.capacity);
     this.#words = new Int32Array(region.buffer, region.byteOffset + DATA_OFFSET, this.capacity / 4);
-    const placeAt = (offset: number) => ({ buffer: region.buffer, byteOffset: region.byteOffset + offset });
-    if (attached === undefined) {
-      this.#control.fill(0);
-      this.#notEmpty = new EventCount(placeAt(NOT_EMPTY_OFFSET));
-      this.#notFull = new EventCount(placeAt(NOT_FULL_OFFSET));
+    const attach = attached !== undefined;
+    const eventsAt = (offset: number, word: number) =>
+      new IndexEvents({ buffer: region.buffer, byteOffset: region.byteOffset + offset }, this.#control, word, attach);
+    if (!attach) this.#control.fill(0);
+    this.#notEmpty = eventsAt(NOT_EMPTY_OFFSET, TAIL);
+    this.#notFull = eventsAt(NOT_FULL_OFFSET, HEAD);
+    if (!attach) {
       this.#control[CAPACITY] = this.capacity;
       Atomics.store(this.#control, MAGIC, CHANNEL_MAGIC);
-    } else {
-      this.#notEmpty = EventCount.from(placeAt(NOT_EMPTY_OFFSET));
-      this.#notFull = EventCount.from(placeAt(NOT_FULL_OFFSET));
     }
+    this.#cachedHead = Atomics.load(this.#control, HEAD) & INDEX;
+    this.#cachedTail = Atomics.load(this.#control, TAIL) & INDEX;
   }
 
   /** The structured-clone-safe handle to post to the other thread. */
@@ -156,6 +167,9 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
    * @example `const message = channel.tryReceive()`
    */
   tryReceive(): Uint8Array | undefined {
+    const message = this.#read();
+    if (message !== undefined) return message;
+    this.#cachedTail = Atomics.load(this.#control, TAIL) & INDEX;
     return this.#read();
   }
 
@@ -244,9 +258,9 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     for (;;) {
       const attempt = (): Attempt<Uint8Array | null> => {
-        const message = this.#read();
+        const message = this.tryReceive();
         if (message !== undefined) return message;
-        if (this.isClosed) return this.#read() ?? null;
+        if (this.isClosed) return this.tryReceive() ?? null;
         return NOT_YET;
       };
       const result = await waitUntil(attempt, this.#notEmpty, Number.POSITIVE_INFINITY, undefined);
@@ -256,7 +270,8 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
   }
 
   #checkMessage(message: unknown): asserts message is Uint8Array {
-    if (Object.prototype.toString.call(message) !== '[object Uint8Array]') {
+    // instanceof first: cheap on the hot path; the tag check accepts arrays from other realms.
+    if (!(message instanceof Uint8Array) && Object.prototype.toString.call(message) !== '[object Uint8Array]') {
       throw invalidArgument('type', 'message', message, 'a Uint8Array');
     }
     if ((message as Uint8Array).length > this.capacity - 4) {
@@ -270,46 +285,54 @@ export class ByteChannel implements AsyncIterable<Uint8Array> {
   }
 
   #attemptReceive(): Attempt<Uint8Array> {
-    const message = this.#read();
+    const message = this.tryReceive();
     if (message !== undefined) return message;
     if (this.isClosed) {
-      const last = this.#read();
+      const last = this.tryReceive();
       if (last !== undefined) return last;
       throw closedError('ByteChannel');
     }
     return NOT_YET;
   }
 
+  // Writes against the cached reader index, re-reading the shared one only when that view says
+  // there is no room. Plain reads of this side's own index and of the closed flag, as in
+  // SpscQueue (see docs/atomics.md).
   #write(message: Uint8Array): boolean {
     const control = this.#control;
-    if ((Atomics.load(control, FLAGS) & CLOSED) !== 0) throw closedError('ByteChannel');
-    const tail = Atomics.load(control, TAIL);
+    if (((control[FLAGS] as number) & CLOSED) !== 0) throw closedError('ByteChannel');
+    const tail = (control[TAIL] as number) & INDEX;
     const size = recordBytes(message.length);
-    if (this.capacity - ((tail - Atomics.load(control, HEAD)) | 0) < size) return false;
+    if (this.capacity - ((tail - this.#cachedHead) & INDEX) < size) {
+      this.#cachedHead = Atomics.load(control, HEAD) & INDEX;
+      if (this.capacity - ((tail - this.#cachedHead) & INDEX) < size) return false;
+    }
     const at = tail & this.#mask;
     this.#words[at >> 2] = message.length;
     const start = (at + 4) & this.#mask;
     const first = Math.min(message.length, this.capacity - start);
-    this.#bytes.set(message.subarray(0, first), start);
-    if (first < message.length) this.#bytes.set(message.subarray(first), 0);
-    Atomics.store(control, TAIL, (tail + size) | 0);
-    eventCountInternals.notify(this.#notEmpty);
+    const source = message as ElementArray<'uint8'>;
+    copyRun(source, 0, this.#bytes, start, first, false);
+    if (first < message.length) copyRun(source, first, this.#bytes, 0, message.length - first, false);
+    if (Atomics.exchange(control, TAIL, (tail + size) & INDEX) < 0) eventCountInternals.notify(this.#notEmpty);
     return true;
   }
 
+  // Reads against the cached writer index only; `undefined` when that view says empty.
   #read(): Uint8Array | undefined {
     const control = this.#control;
-    const head = Atomics.load(control, HEAD);
-    if (head === Atomics.load(control, TAIL)) return undefined;
+    const head = (control[HEAD] as number) & INDEX;
+    if (head === this.#cachedTail) return undefined;
     const at = head & this.#mask;
     const length = this.#words[at >> 2]!;
     const start = (at + 4) & this.#mask;
     const first = Math.min(length, this.capacity - start);
     const message = new Uint8Array(length);
-    message.set(this.#bytes.subarray(start, start + first));
-    if (first < length) message.set(this.#bytes.subarray(0, length - first), first);
-    Atomics.store(control, HEAD, (head + recordBytes(length)) | 0);
-    eventCountInternals.notify(this.#notFull);
+    copyRun(this.#bytes, start, message, 0, first, false);
+    if (first < length) copyRun(this.#bytes, 0, message, first, length - first, false);
+    if (Atomics.exchange(control, HEAD, (head + recordBytes(length)) & INDEX) < 0) {
+      eventCountInternals.notify(this.#notFull);
+    }
     return message;
   }
 }

@@ -1,6 +1,5 @@
 import { checkElement, type ElementArray, type ElementType, type ElementValue, elementInfo } from './element-type.js';
-import { EventCount, eventCountInternals } from './event-count.js';
-import { attachNext } from './internal/attach.js';
+import { eventCountInternals } from './event-count.js';
 import { copyRun } from './internal/copy-run.js';
 import {
   attachContainer,
@@ -9,9 +8,9 @@ import {
   ElementContainer,
   type ElementContainerHandle,
 } from './internal/element-container.js';
+import { INDEX, IndexEvents } from './internal/index-events.js';
 import { checkCapacity, FLAGS, NOT_FULL_OFFSET } from './internal/layout.js';
 import { type Attempt, closedError, NOT_YET } from './internal/waiting.js';
-import type { RegionHandle } from './placement.js';
 import { CACHE_LINE, nextPowerOfTwo, type Placement, roundUp } from './region.js';
 
 /** An `SpscQueue` as posted to a worker. */
@@ -21,36 +20,6 @@ const HEAD = CACHE_LINE / 4; // Int32 index: consumer's line
 const TAIL = (2 * CACHE_LINE) / 4; // Int32 index: producer's line
 const DATA_OFFSET = 3 * CACHE_LINE;
 const CLOSED = 1;
-// Bits 0-30 of each index word count elements modulo 2^31; bit 31 says "the other side is about
-// to sleep": set by the sleeper when it registers, returned (and cleared) by the exchange that
-// publishes the index, so a push or pop learns about a sleeper without reading another word.
-const INDEX = 0x7fffffff;
-const WANTED = -0x80000000;
-
-/**
- * An event count that, on registering, also sets the WANTED bit of the index word the other
- * side publishes: the consumer's for "not full", the producer's for "not empty". The two
- * read-modify-writes on that word are ordered: either the publishing exchange returns the bit
- * (and notifies), or the registering side's re-check, after its own write, sees the new index.
- */
-class IndexEvents extends EventCount {
-  readonly #control: Int32Array;
-  readonly #word: number;
-
-  constructor(at: RegionHandle, control: Int32Array, word: number, attach: boolean) {
-    if (attach) attachNext(at);
-    super(attach ? undefined : at);
-    this.#control = control;
-    this.#word = word;
-  }
-
-  override prepareWait(): number {
-    const key = super.prepareWait();
-    Atomics.or(this.#control, this.#word, WANTED);
-    return key;
-  }
-}
-
 const LAYOUT: ContainerLayout = {
   name: 'SpscQueue',
   magic: 0x53505343, // 'SPSC'

@@ -122,6 +122,22 @@ describe('single-threaded models', () => {
     );
   });
 
+  it('ByteChannel indexes wrap at 2^31 (bit 31 is the sleeper flag)', () => {
+    const built = new ByteChannel(64);
+    // White box: both index words (bytes 64 and 128) just below the wrap, before attaching.
+    const words = new Int32Array(built.handle.buffer, built.handle.byteOffset, 48);
+    words[16] = 0x7ffffff0;
+    words[32] = 0x7ffffff0;
+    const channel = ByteChannel.from(built.handle);
+    for (let i = 0; i < 40; i++) {
+      const message = Uint8Array.from({ length: i % 13 }, (_, j) => i + j);
+      expect(channel.trySend(message)).toBe(true);
+      expect(channel.tryReceive()).toEqual(message);
+    }
+    expect(channel.tryReceive()).toBeUndefined();
+    expect(words[16]! >= 0 && words[16]! < 1024).toBe(true);
+  });
+
   it('ByteChannel carries messages of every length across the wrap', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 60 }), { maxLength: 50 }), (messages) => {

@@ -117,6 +117,33 @@ describe('SpscQueue and ByteChannel across worker threads', () => {
   }, 60_000);
 });
 
+describe('ByteChannel sleep and wake-up', () => {
+  it.each([
+    ['a receiver that keeps running dry', { pauseEvery: 23, pauseMs: 0.05 }, { pauseEvery: 0, pauseMs: 0 }],
+    ['a sender that keeps finding the ring full', { pauseEvery: 0, pauseMs: 0 }, { pauseEvery: 23, pauseMs: 0.05 }],
+  ])(
+    'wakes %s, every time (no lost wake-up)',
+    async (_, sendPace, receivePace) => {
+      const COUNT = 10_000;
+      const channel = new ByteChannel(512);
+      const receiver = startWorker('scenario.mjs', {
+        scenario: 'channel-consume',
+        channel: channel.handle,
+        ...receivePace,
+      });
+      const sender = startWorker('scenario.mjs', {
+        scenario: 'channel-produce',
+        channel: channel.handle,
+        count: COUNT,
+        ...sendPace,
+      });
+      expect(await sender.next()).toEqual({ sent: COUNT });
+      expect(await receiver.next()).toEqual({ count: COUNT, intact: true });
+    },
+    60_000,
+  );
+});
+
 describe('TreiberStack across worker threads', () => {
   it('never loses or duplicates an element while 3 workers push and pop concurrently', async () => {
     const PER_WORKER = 50_000;

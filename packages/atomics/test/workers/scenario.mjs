@@ -116,10 +116,39 @@ switch (scenario) {
     break;
   }
   case 'channel-produce': {
+    // Sends messageFor(0..count-1), sleeping `pauseMs` after every `pauseEvery` messages if asked.
     const channel = ByteChannel.from(workerData.channel);
-    for (let i = 0; i < workerData.count; i++) channel.sendSync(messageFor(i));
+    const { count, pauseEvery = 0, pauseMs = 0 } = workerData;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < count; i++) {
+      channel.sendSync(messageFor(i));
+      if (pauseEvery > 0 && i % pauseEvery === pauseEvery - 1) Atomics.wait(nap, 0, 0, pauseMs);
+    }
     channel.close();
-    parentPort.postMessage({ sent: workerData.count });
+    parentPort.postMessage({ sent: count });
+    break;
+  }
+  case 'channel-consume': {
+    // Receives until closed with receiveSync, pausing like channel-produce, and checks each message.
+    const channel = ByteChannel.from(workerData.channel);
+    const { pauseEvery, pauseMs } = workerData;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    let count = 0;
+    let intact = true;
+    for (;;) {
+      let message;
+      try {
+        message = channel.receiveSync();
+      } catch (error) {
+        if (error.code === 'ERR_CF_CLOSED') break;
+        throw error;
+      }
+      const expected = messageFor(count);
+      if (message.length !== expected.length || message.some((byte, i) => byte !== expected[i])) intact = false;
+      count++;
+      if (pauseEvery > 0 && count % pauseEvery === 0) Atomics.wait(nap, 0, 0, pauseMs);
+    }
+    parentPort.postMessage({ count, intact });
     break;
   }
   case 'stack-churn': {
