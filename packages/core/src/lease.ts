@@ -106,7 +106,7 @@ export abstract class BaseLease implements Lease {
    * costs more than all of the above saves). This sets two (the token and the state), so a made
    * lease has two of its own, always set in the same order right after this call, and it must
    * override `resource` (a getter reading its lock's name, say) since no name is stored. Call
-   * {@link BaseLease.traceAcquired} once its fields are set, when there is a trace. Pass the
+   * {@link BaseLease.finishMake} once its fields are set. Pass the
    * prototype from a module-level constant: loaded from a class inside a method it is not known
    * when compiling, and the gain is lost.
    * @param prototype - the subclass's `prototype` (or a {@link BaseLease.handedPrototype} of it)
@@ -119,7 +119,7 @@ export abstract class BaseLease implements Lease {
    *   static of(prototype: MyLease, lock: MyLock, fence: number, trace: LeaseTrace | undefined): MyLease {
    *     const lease = BaseLease.make(prototype, fence);
    *     lease.lock = lock;
-   *     if (trace !== undefined) lease.traceAcquired(trace);
+   *     BaseLease.finishMake(lease, trace, 0);
    *     return lease;
    *   }
    *   override get resource(): string { return this.lock.name; }
@@ -133,6 +133,22 @@ export abstract class BaseLease implements Lease {
     lease.__fence = fence;
     lease.__rare = undefined;
     return lease;
+  }
+
+  /**
+   * Completes a lease from {@link BaseLease.make} once its own fields are set: emits `acquired`
+   * when there is a trace, then starts the hold limit when `holdTimeout` is not 0. Static, so
+   * that the common case (neither) costs a call to one known function, not a method lookup on
+   * leases of several prototypes (measured as an instance method: a read lease 1.76x the mutex
+   * instead of 1.08x).
+   * @param lease - the lease from {@link BaseLease.make}
+   * @param trace - holder details, only while observing
+   * @param holdTimeout - the hold limit in milliseconds (already validated); 0 for none
+   * @example `BaseLease.finishMake(lease, trace, holdTimeout)`
+   */
+  protected static finishMake(lease: BaseLease, trace: LeaseTrace | undefined, holdTimeout: number): void {
+    if (trace !== undefined) lease.traceAcquired(trace);
+    if (holdTimeout !== 0) lease.limitHoldTime(holdTimeout);
   }
 
   /**
@@ -288,7 +304,8 @@ export abstract class BaseLease implements Lease {
 
   /**
    * Emits `acquired` for a lease made while observers were registered. The constructor calls it
-   * when given a trace; a lease from {@link BaseLease.make} calls it once its own fields are set.
+   * when given a trace; a lease from {@link BaseLease.make} calls it through
+   * {@link BaseLease.finishMake}.
    * @param trace - holder details
    * @example
    * ```ts

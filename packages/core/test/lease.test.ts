@@ -320,7 +320,7 @@ class MadeLease extends BaseLease {
   ): MadeLease {
     const lease = BaseLease.make(prototype, fence);
     lease.holds = holds;
-    if (trace !== undefined) lease.traceAcquired(trace);
+    BaseLease.finishMake(lease, trace, 0);
     return lease;
   }
   override get resource(): string {

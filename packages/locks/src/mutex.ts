@@ -42,8 +42,7 @@ class MutexLease extends BaseLease {
   ): Lease {
     const lease = BaseLease.make(prototype, fence);
     lease.mutex = mutex;
-    if (trace !== undefined) lease.traceAcquired(trace);
-    if (holdTimeout !== 0) lease.limitHoldTime(holdTimeout);
+    BaseLease.finishMake(lease, trace, holdTimeout);
     return lease;
   }
 

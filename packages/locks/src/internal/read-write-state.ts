@@ -41,8 +41,7 @@ class ReadLease extends BaseLease {
   ): Lease {
     const lease = BaseLease.make(prototype, fence);
     lease.state = state;
-    if (trace !== undefined) lease.traceAcquired(trace);
-    if (holdTimeout !== 0) lease.limitHoldTime(holdTimeout);
+    BaseLease.finishMake(lease, trace, holdTimeout);
     return lease;
   }
 
@@ -93,8 +92,7 @@ class WriteLeaseImpl extends BaseLease implements WriteLease {
     const lease = BaseLease.make(prototype, fence);
     lease.state = state;
     lease.downgraded = false;
-    if (trace !== undefined) lease.traceAcquired(trace);
-    if (holdTimeout !== 0) lease.limitHoldTime(holdTimeout);
+    BaseLease.finishMake(lease, trace, holdTimeout);
     return lease;
   }
 

@@ -67,8 +67,7 @@ export class PermitLease extends BaseLease implements SemaphoreLease {
     const lease = BaseLease.make(prototype, fence);
     lease.semaphore = semaphore;
     lease.held = permits;
-    if (trace !== undefined) lease.traceAcquired(trace);
-    if (holdTimeout !== 0) lease.limitHoldTime(holdTimeout);
+    BaseLease.finishMake(lease, trace, holdTimeout);
     return lease;
   }
 
